@@ -1,0 +1,40 @@
+# sandbox: build, test, check and benchmark.
+#   make build   install what is missing (Debian packages), then build
+#   make test    the whole suite: unit tests, and real sandboxes as root and as an ordinary user
+#   make check   build with warnings as errors, and check formatting
+#   make bench   spawn overhead beside bubblewrap and bare exec; 200 sandboxes at once
+SWIFT ?= swift
+PACKAGES := libseccomp-dev bubblewrap hyperfine pkg-config
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build release test check format bench clean
+
+deps:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release -Xswiftc -static-stdlib
+
+test: build
+	$(SWIFT) test
+
+check: deps
+	$(SWIFT) build -Xswiftc -warnings-as-errors -Xcc -Werror
+	$(SWIFT) build --build-tests -Xswiftc -warnings-as-errors -Xcc -Werror
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests bench
+
+format:
+	$(SWIFT) format --in-place --recursive Package.swift Sources Tests bench
+
+bench: release
+	bench/spawn.sh
+
+clean:
+	rm -rf .build

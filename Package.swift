@@ -1,0 +1,59 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "sandbox",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "sandbox", targets: ["sandbox"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // Everything that must be C: libseccomp calls and the code that runs
+        // between clone and exec. Every exported symbol carries the `sbx_` prefix.
+        .target(
+            name: "CSandbox",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("seccomp")]
+        ),
+        // Pure: limits, configuration, the seccomp profile format, the result record.
+        .target(name: "SandboxModel", swiftSettings: swiftSettings),
+        // The OS layer: cgroups, the seccomp compiler, the launcher, kernel probes.
+        .target(
+            name: "SandboxKernel",
+            dependencies: ["CSandbox", "SandboxModel"],
+            swiftSettings: swiftSettings
+        ),
+        // Runs one step: sets the sandbox up, relays its output, enforces limits, reports.
+        .target(
+            name: "SandboxSupervisor",
+            dependencies: ["SandboxKernel", "SandboxModel"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sandbox",
+            dependencies: [
+                "SandboxSupervisor", "SandboxKernel", "SandboxModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SandboxModelTests",
+            dependencies: ["SandboxModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SandboxIntegrationTests",
+            dependencies: ["SandboxSupervisor", "SandboxKernel", "SandboxModel"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,230 @@
+// The C side of `sandbox`: libseccomp calls, and the code that runs between
+// clone and exec. Every symbol carries the `sbx_` prefix.
+//
+// Nothing in the spawn path allocates, takes a lock or touches stdio: the parent
+// prepares every string and buffer before the clone, and the children make raw
+// system calls only.
+#ifndef SBX_H
+#define SBX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - Seccomp
+
+/// What a filter rule does when it matches.
+enum sbx_action {
+    /// Let the call through.
+    SBX_ACTION_ALLOW = 0,
+    /// Hand the call to the supervisor, which counts it and answers EPERM.
+    SBX_ACTION_NOTIFY = 1,
+    /// Fail the call with the rule's errno, uncounted (clone3 answers ENOSYS).
+    SBX_ACTION_ERRNO = 2,
+};
+
+/// How an argument is compared.
+enum sbx_compare {
+    /// `(arg & mask) == value`
+    SBX_COMPARE_MASKED_EQUAL = 0,
+};
+
+/// One argument comparison of a rule.
+struct sbx_argument_check {
+    uint32_t argument;
+    uint32_t compare;
+    uint64_t mask;
+    uint64_t value;
+};
+
+/// One rule: every check must hold for the rule to match.
+struct sbx_rule {
+    int32_t syscall;
+    uint32_t action;
+    int32_t error;
+    uint32_t check_count;
+    struct sbx_argument_check checks[4];
+};
+
+/// The native system-call number of `name`, or -1 when this architecture has none.
+int sbx_syscall_number(const char *name);
+
+/// Writes the name of native system call `number` into `buffer`; returns 0 or -1.
+int sbx_syscall_name(int number, char *buffer, size_t size);
+
+/// Compiles `rules` over a default of SBX_ACTION_NOTIFY into classic BPF for this
+/// architecture (other architectures are killed). On success returns 0 and
+/// stores a malloc'd program in `*program`, its length in bytes in `*length`.
+/// On failure returns a negative errno and stores the failing rule's index
+/// in `*failed_rule` (-1 when no single rule failed).
+int sbx_filter_compile(const struct sbx_rule *rules, size_t count, void **program,
+                       size_t *length, long *failed_rule);
+
+/// The version of the libseccomp this was linked against, as "major.minor.micro".
+void sbx_seccomp_version(char *buffer, size_t size);
+
+/// Receives one notification from `listener` and answers it with `-error`.
+/// Stores the system-call number and the audit architecture. Returns 0, or a
+/// negative errno (-ENOENT when the caller went away before the answer).
+int sbx_notify_answer(int listener, int error, int *syscall, uint32_t *arch);
+
+// MARK: - Small wrappers Swift cannot reach
+
+/// pipe2(fds, O_CLOEXEC); returns 0 or -1 with errno set.
+int sbx_pipe(int fds[2]);
+
+/// pidfd_open(pid, 0): a descriptor that becomes readable when `pid` exits.
+int sbx_pidfd_open(pid_t pid);
+
+/// Blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT on the calling thread and returns
+/// a signalfd for them (close-on-exec, non-blocking), or a negative errno. The
+/// previous mask is stored in `previous` (a sigset_t of `size` bytes).
+int sbx_signal_relay_open(void *previous, size_t size);
+
+/// Restores the mask saved by sbx_signal_relay_open.
+void sbx_signal_relay_close(int fd, const void *previous);
+
+/// Reads one signal number from a signalfd; returns it, or 0 when none is pending.
+int sbx_signal_relay_next(int fd);
+
+/// Receives one descriptor sent with SCM_RIGHTS on `socket`. Returns it
+/// (close-on-exec), 0 when the peer closed without sending, or a negative errno.
+int sbx_receive_descriptor(int socket);
+
+// MARK: - Spawning
+
+/// One step of building the new root, run in order by the sandbox's init.
+enum sbx_operation_kind {
+    /// mkdir(target, mode)
+    SBX_OP_MKDIR = 1,
+    /// Bind `source` (opened without following links) onto `target`.
+    SBX_OP_BIND = 2,
+    /// A tmpfs of `size` bytes and `mode` at `target`.
+    SBX_OP_TMPFS = 3,
+    /// A new procfs at `target`, for the new PID namespace.
+    SBX_OP_PROC = 4,
+    /// symlink(source, target)
+    SBX_OP_SYMLINK = 5,
+    /// Create `target` holding `size` bytes from `source`, with `mode`.
+    SBX_OP_FILE = 6,
+};
+
+/// Flags of SBX_OP_BIND.
+enum sbx_bind_flags {
+    SBX_BIND_READ_ONLY = 1,
+    /// Keep device nodes usable (the /dev entries); otherwise nodev.
+    SBX_BIND_DEVICES = 2,
+};
+
+/// One operation of the root's construction.
+struct sbx_operation {
+    uint32_t kind;
+    uint32_t flags;
+    const char *source;
+    const char *target;
+    uint64_t size;
+    uint32_t mode;
+};
+
+/// A resource limit applied to the command.
+struct sbx_resource_limit {
+    int32_t resource;
+    uint64_t soft;
+    uint64_t hard;
+};
+
+/// Everything the children need, prepared by the parent before the clone.
+struct sbx_spawn_config {
+    const struct sbx_operation *operations;
+    size_t operation_count;
+    /// Where the new root is assembled before pivot_root, e.g. "/tmp".
+    const char *root;
+    /// The command's working directory inside the new root.
+    const char *working_directory;
+    const char *hostname;
+    /// The command: argv[0] is searched in `search_path` unless it holds a '/'.
+    char *const *argv;
+    char *const *envp;
+    const char *search_path;
+    /// Non-zero: a new network namespace with loopback up.
+    int new_network;
+    /// The unprivileged identity the command runs as, in its own user namespace.
+    uint32_t uid;
+    uint32_t gid;
+    /// Prepared "1000 0 1"-style lines for that innermost user namespace.
+    const char *inner_uid_map;
+    const char *inner_gid_map;
+    const struct sbx_resource_limit *limits;
+    size_t limit_count;
+    /// The BPF program from sbx_filter_compile.
+    const void *filter;
+    size_t filter_length;
+    /// Write ends of the output pipes.
+    int stdout_fd;
+    int stderr_fd;
+    /// Write end of the failure pipe (struct sbx_failure records).
+    int failure_fd;
+    /// Write end of the status pipe (struct sbx_exit_record, written by init).
+    int status_fd;
+    /// A unix socket on which the seccomp listener is sent to the parent.
+    int listener_socket;
+    /// Read end of the start pipe: init waits for one byte before setting up.
+    int start_fd;
+};
+
+/// The stage a setup failure happened in.
+enum sbx_stage {
+    SBX_STAGE_START = 1,
+    SBX_STAGE_DUMPABLE,
+    SBX_STAGE_CGROUP_NAMESPACE,
+    SBX_STAGE_HOSTNAME,
+    SBX_STAGE_MOUNT_PRIVATE,
+    SBX_STAGE_OPERATION,
+    SBX_STAGE_PIVOT_ROOT,
+    SBX_STAGE_ROOT_READ_ONLY,
+    SBX_STAGE_LOOPBACK,
+    SBX_STAGE_SIGNALS,
+    SBX_STAGE_FORK,
+    SBX_STAGE_SESSION,
+    SBX_STAGE_STDIO,
+    SBX_STAGE_CHDIR,
+    SBX_STAGE_RLIMIT,
+    SBX_STAGE_USER_NAMESPACE,
+    SBX_STAGE_CAPABILITIES,
+    SBX_STAGE_NO_NEW_PRIVS,
+    SBX_STAGE_SECCOMP,
+    SBX_STAGE_LISTENER,
+    SBX_STAGE_CLOSE_FDS,
+    SBX_STAGE_EXEC,
+};
+
+/// What a child writes on the failure pipe before it exits.
+struct sbx_failure {
+    int32_t stage;
+    int32_t error;
+    /// The operation index for SBX_STAGE_OPERATION, the resource for SBX_STAGE_RLIMIT.
+    int32_t detail;
+};
+
+/// What init writes on the status pipe when the command has ended.
+struct sbx_exit_record {
+    int32_t wait_status;
+};
+
+/// Clones the sandbox's init into new user, mount, PID, IPC, UTS (and network)
+/// namespaces. Call from the thread that outlives the sandbox: init dies with it.
+/// Returns init's pid, or a negative errno.
+pid_t sbx_spawn(const struct sbx_spawn_config *config);
+
+/// A short name for a setup stage ("pivot_root", "seccomp").
+const char *sbx_stage_name(int stage);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

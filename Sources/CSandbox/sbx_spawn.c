@@ -1,0 +1,552 @@
+// The sandbox's init and the command's last steps before exec.
+//
+// Everything below sbx_spawn runs in a child of a multithreaded Swift process,
+// so it makes raw system calls only: no malloc, no stdio, no locks. Every
+// string it uses was prepared by the parent.
+#include "sbx.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static const char *const sbx_stage_names[] = {
+    [SBX_STAGE_START] = "start",
+    [SBX_STAGE_DUMPABLE] = "prctl(PR_SET_DUMPABLE)",
+    [SBX_STAGE_CGROUP_NAMESPACE] = "unshare(CLONE_NEWCGROUP)",
+    [SBX_STAGE_HOSTNAME] = "sethostname",
+    [SBX_STAGE_MOUNT_PRIVATE] = "mount(MS_PRIVATE)",
+    [SBX_STAGE_OPERATION] = "mount",
+    [SBX_STAGE_PIVOT_ROOT] = "pivot_root",
+    [SBX_STAGE_ROOT_READ_ONLY] = "remount / read-only",
+    [SBX_STAGE_LOOPBACK] = "bring up loopback",
+    [SBX_STAGE_SIGNALS] = "sigprocmask",
+    [SBX_STAGE_FORK] = "fork",
+    [SBX_STAGE_SESSION] = "setsid",
+    [SBX_STAGE_STDIO] = "stdio",
+    [SBX_STAGE_CHDIR] = "chdir",
+    [SBX_STAGE_RLIMIT] = "setrlimit",
+    [SBX_STAGE_USER_NAMESPACE] = "user namespace",
+    [SBX_STAGE_CAPABILITIES] = "drop capabilities",
+    [SBX_STAGE_NO_NEW_PRIVS] = "prctl(PR_SET_NO_NEW_PRIVS)",
+    [SBX_STAGE_SECCOMP] = "seccomp",
+    [SBX_STAGE_LISTENER] = "send seccomp listener",
+    [SBX_STAGE_CLOSE_FDS] = "close_range",
+    [SBX_STAGE_EXEC] = "execve",
+};
+
+const char *sbx_stage_name(int stage) {
+    if (stage <= 0 || stage > SBX_STAGE_EXEC) {
+        return "setup";
+    }
+    return sbx_stage_names[stage];
+}
+
+// MARK: - Raw helpers (child side only)
+
+static size_t sbx_length(const char *text) {
+    size_t n = 0;
+    while (text[n] != '\0') {
+        n++;
+    }
+    return n;
+}
+
+static int sbx_write_all(int fd, const void *bytes, size_t length) {
+    const char *cursor = bytes;
+    while (length > 0) {
+        ssize_t written = write(fd, cursor, length);
+        if (written < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        cursor += written;
+        length -= (size_t)written;
+    }
+    return 0;
+}
+
+/// Reports a failed stage to the parent and ends this child.
+static void sbx_fail(const struct sbx_spawn_config *config, int stage, int error, int detail) {
+    struct sbx_failure failure = {.stage = stage, .error = error, .detail = detail};
+    (void)sbx_write_all(config->failure_fd, &failure, sizeof failure);
+    _exit(125);
+}
+
+static int sbx_write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    int result = sbx_write_all(fd, text, sbx_length(text));
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return result;
+}
+
+// MARK: - Building the root
+
+/// Opens a bind source before the root's tmpfs can hide it. The parent resolved
+/// the path; refusing every symbolic link here means a link swapped in since
+/// then cannot redirect the mount.
+static int sbx_open_source(const char *path) {
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
+    return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+}
+
+static int sbx_bind(const struct sbx_operation *op, int source) {
+    char proc_path[64] = "/proc/self/fd/";
+    char digits[16];
+    int n = 0;
+    for (int value = source; value > 0 || n == 0; value /= 10) {
+        digits[n++] = (char)('0' + value % 10);
+    }
+    size_t at = sbx_length(proc_path);
+    while (n > 0) {
+        proc_path[at++] = digits[--n];
+    }
+    proc_path[at] = '\0';
+    if (mount(proc_path, op->target, NULL, MS_BIND, NULL) != 0) {
+        return -1;
+    }
+    unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID;
+    if (!(op->flags & SBX_BIND_DEVICES)) {
+        flags |= MS_NODEV;
+    }
+    if (op->flags & SBX_BIND_READ_ONLY) {
+        flags |= MS_RDONLY;
+    }
+    // A remount must keep the flags the kernel locked on the source mount.
+    struct statfs current;
+    if (statfs(op->target, &current) != 0) {
+        return -1;
+    }
+    if (current.f_flags & ST_NOEXEC) {
+        flags |= MS_NOEXEC;
+    }
+    if (current.f_flags & ST_NODEV) {
+        flags |= MS_NODEV;
+    }
+    if (current.f_flags & ST_NOATIME) {
+        flags |= MS_NOATIME;
+    }
+    if (current.f_flags & ST_RELATIME) {
+        flags |= MS_RELATIME;
+    }
+    if (mount(NULL, op->target, NULL, flags, NULL) != 0) {
+        return -1;
+    }
+    // Verify: a read-only bind that is not read-only is a failure, not a warning.
+    if ((op->flags & SBX_BIND_READ_ONLY) &&
+        (statfs(op->target, &current) != 0 || !(current.f_flags & ST_RDONLY))) {
+        errno = EPERM;
+        return -1;
+    }
+    return 0;
+}
+
+static int sbx_tmpfs(const struct sbx_operation *op) {
+    // "size=<bytes>,mode=<octal>" without snprintf.
+    char options[96] = "size=";
+    size_t at = sbx_length(options);
+    char digits[24];
+    int n = 0;
+    uint64_t size = op->size;
+    do {
+        digits[n++] = (char)('0' + size % 10);
+        size /= 10;
+    } while (size > 0);
+    while (n > 0) {
+        options[at++] = digits[--n];
+    }
+    const char *mode_key = ",mode=";
+    for (size_t i = 0; mode_key[i] != '\0'; i++) {
+        options[at++] = mode_key[i];
+    }
+    uint32_t mode = op->mode & 07777;
+    for (int shift = 9; shift >= 0; shift -= 3) {
+        options[at++] = (char)('0' + ((mode >> shift) & 7));
+    }
+    options[at] = '\0';
+    return mount("tmpfs", op->target, "tmpfs", MS_NOSUID | MS_NODEV, options);
+}
+
+static int sbx_file(const struct sbx_operation *op) {
+    int fd = open(op->target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, op->mode);
+    if (fd < 0) {
+        return -1;
+    }
+    int result = op->size > 0 ? sbx_write_all(fd, op->source, op->size) : 0;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return result;
+}
+
+static int sbx_run_operation(const struct sbx_operation *op, int source) {
+    switch (op->kind) {
+    case SBX_OP_MKDIR:
+        return mkdir(op->target, op->mode);
+    case SBX_OP_BIND:
+        return sbx_bind(op, source);
+    case SBX_OP_TMPFS:
+        return sbx_tmpfs(op);
+    case SBX_OP_PROC:
+        return mount("proc", op->target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    case SBX_OP_SYMLINK:
+        return symlink(op->source, op->target);
+    case SBX_OP_FILE:
+        return sbx_file(op);
+    default:
+        errno = EINVAL;
+        return -1;
+    }
+}
+
+static int sbx_loopback_up(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    request.ifr_name[0] = 'l';
+    request.ifr_name[1] = 'o';
+    int result = ioctl(fd, SIOCGIFFLAGS, &request);
+    if (result == 0) {
+        request.ifr_flags |= IFF_UP;
+        result = ioctl(fd, SIOCSIFFLAGS, &request);
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return result;
+}
+
+// MARK: - The command
+
+static void sbx_exec_search(const struct sbx_spawn_config *config) {
+    const char *command = config->argv[0];
+    for (const char *c = command; *c != '\0'; c++) {
+        if (*c == '/') {
+            execve(command, config->argv, config->envp);
+            return;
+        }
+    }
+    char candidate[4096];
+    size_t command_length = sbx_length(command);
+    int first_error = ENOENT;
+    const char *entry = config->search_path;
+    while (entry != NULL && *entry != '\0') {
+        const char *end = entry;
+        while (*end != '\0' && *end != ':') {
+            end++;
+        }
+        size_t directory_length = (size_t)(end - entry);
+        if (directory_length > 0 && directory_length + command_length + 2 <= sizeof candidate) {
+            memcpy(candidate, entry, directory_length);
+            candidate[directory_length] = '/';
+            memcpy(candidate + directory_length + 1, command, command_length + 1);
+            execve(candidate, config->argv, config->envp);
+            if (errno != ENOENT && errno != ENOTDIR) {
+                first_error = first_error == ENOENT ? errno : first_error;
+            }
+        }
+        entry = *end == ':' ? end + 1 : end;
+    }
+    errno = first_error;
+}
+
+static int sbx_send_listener(int socket_fd, int listener) {
+    char byte = 'L';
+    struct iovec vector = {.iov_base = &byte, .iov_len = 1};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {
+        .msg_iov = &vector,
+        .msg_iovlen = 1,
+        .msg_control = control.buffer,
+        .msg_controllen = sizeof control.buffer,
+    };
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &listener, sizeof(int));
+    return sendmsg(socket_fd, &message, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+static int sbx_drop_capabilities(void) {
+    for (int capability = 0; capability <= 63; capability++) {
+        if (prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 && errno != EINVAL) {
+            return -1;
+        }
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
+        return -1;
+    }
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    return (int)syscall(SYS_capset, &header, data);
+}
+
+/// Runs in the command's process, forked by init: the last steps before exec.
+static void sbx_command(const struct sbx_spawn_config *config) {
+    // A clean slate of signals: nothing the supervisor blocked or ignored carries over.
+    for (int signal_number = 1; signal_number < NSIG; signal_number++) {
+        if (signal_number != SIGKILL && signal_number != SIGSTOP) {
+            signal(signal_number, SIG_DFL);
+        }
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) {
+        sbx_fail(config, SBX_STAGE_SIGNALS, errno, 0);
+    }
+    // A new session and no terminal: nothing can push keystrokes anywhere.
+    if (setsid() < 0) {
+        sbx_fail(config, SBX_STAGE_SESSION, errno, 0);
+    }
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(config->stdout_fd, 1) < 0 ||
+        dup2(config->stderr_fd, 2) < 0) {
+        sbx_fail(config, SBX_STAGE_STDIO, errno, 0);
+    }
+    if (chdir(config->working_directory) != 0) {
+        sbx_fail(config, SBX_STAGE_CHDIR, errno, 0);
+    }
+    for (size_t i = 0; i < config->limit_count; i++) {
+        const struct sbx_resource_limit *limit = &config->limits[i];
+        struct rlimit value = {.rlim_cur = limit->soft, .rlim_max = limit->hard};
+        if (setrlimit(limit->resource, &value) != 0) {
+            sbx_fail(config, SBX_STAGE_RLIMIT, errno, limit->resource);
+        }
+    }
+    // A user namespace of its own, in which it is an ordinary user: it holds no
+    // capability over the mounts, and cannot regain any by exec.
+    if (unshare(CLONE_NEWUSER) != 0 ||
+        sbx_write_file("/proc/self/uid_map", config->inner_uid_map) != 0 ||
+        sbx_write_file("/proc/self/setgroups", "deny") != 0 ||
+        sbx_write_file("/proc/self/gid_map", config->inner_gid_map) != 0) {
+        sbx_fail(config, SBX_STAGE_USER_NAMESPACE, errno, 0);
+    }
+    if (sbx_drop_capabilities() != 0) {
+        sbx_fail(config, SBX_STAGE_CAPABILITIES, errno, 0);
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        sbx_fail(config, SBX_STAGE_NO_NEW_PRIVS, errno, 0);
+    }
+    // Everything above 2 is closed, but for the failure pipe (close-on-exec), which
+    // is moved to 3 first so a failed exec can still be reported.
+    // Both are lifted above 9 first, so neither move overwrites the other.
+    int failure_high = fcntl(config->failure_fd, F_DUPFD_CLOEXEC, 10);
+    int listener_high = fcntl(config->listener_socket, F_DUPFD_CLOEXEC, 10);
+    if (failure_high < 0 || listener_high < 0 || dup3(failure_high, 3, O_CLOEXEC) < 0) {
+        sbx_fail(config, SBX_STAGE_CLOSE_FDS, errno, 0);
+    }
+    struct sbx_spawn_config moved = *config;
+    moved.failure_fd = 3;
+    if (dup3(listener_high, 4, O_CLOEXEC) < 0) {
+        sbx_fail(&moved, SBX_STAGE_CLOSE_FDS, errno, 0);
+    }
+    if (syscall(SYS_close_range, 5, ~0U, 0) != 0) {
+        sbx_fail(&moved, SBX_STAGE_CLOSE_FDS, errno, 0);
+    }
+    // The filter goes on last. Its listener goes to the supervisor, which answers
+    // every refused call and counts it by name.
+    struct sock_fprog program = {
+        .len = (unsigned short)(config->filter_length / sizeof(struct sock_filter)),
+        .filter = (struct sock_filter *)config->filter,
+    };
+    int listener =
+        (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
+    if (listener < 0) {
+        sbx_fail(&moved, SBX_STAGE_SECCOMP, errno, 0);
+    }
+    if (sbx_send_listener(4, listener) != 0) {
+        sbx_fail(&moved, SBX_STAGE_LISTENER, errno, 0);
+    }
+    close(listener);
+    close(4);
+    sbx_exec_search(config);
+    sbx_fail(&moved, SBX_STAGE_EXEC, errno, 0);
+}
+
+// MARK: - Init
+
+static void sbx_build_root(const struct sbx_spawn_config *config) {
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        sbx_fail(config, SBX_STAGE_MOUNT_PRIVATE, errno, 0);
+    }
+    // Sources first: the root's tmpfs may cover them (a workspace under /tmp).
+    int sources[config->operation_count + 1];
+    for (size_t i = 0; i < config->operation_count; i++) {
+        sources[i] = -1;
+        if (config->operations[i].kind == SBX_OP_BIND) {
+            sources[i] = sbx_open_source(config->operations[i].source);
+            if (sources[i] < 0) {
+                sbx_fail(config, SBX_STAGE_OPERATION, errno, (int)i);
+            }
+        }
+    }
+    for (size_t i = 0; i < config->operation_count; i++) {
+        if (sbx_run_operation(&config->operations[i], sources[i]) != 0) {
+            sbx_fail(config, SBX_STAGE_OPERATION, errno, (int)i);
+        }
+        if (sources[i] >= 0) {
+            close(sources[i]);
+        }
+    }
+    if (chdir(config->root) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
+        umount2(".", MNT_DETACH) != 0 || chdir("/") != 0) {
+        sbx_fail(config, SBX_STAGE_PIVOT_ROOT, errno, 0);
+    }
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0) {
+        sbx_fail(config, SBX_STAGE_ROOT_READ_ONLY, errno, 0);
+    }
+}
+
+/// Closes every descriptor init inherited but for stdio and its own: another
+/// sandbox's pipes, opened by a sibling thread of the supervisor, must not leak in.
+static int sbx_close_others(const struct sbx_spawn_config *config) {
+    int keep[] = {2, config->start_fd, config->failure_fd, config->status_fd,
+                  config->stdout_fd, config->stderr_fd, config->listener_socket};
+    size_t count = sizeof keep / sizeof keep[0];
+    for (size_t i = 1; i < count; i++) {
+        for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+            int swap = keep[j];
+            keep[j] = keep[j - 1];
+            keep[j - 1] = swap;
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        unsigned int from = (unsigned int)keep[i] + 1;
+        unsigned int to = i + 1 < count ? (unsigned int)keep[i + 1] - 1 : ~0U;
+        if (from <= to && syscall(SYS_close_range, from, to, 0) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/// PID 1 of the sandbox: builds the root, starts the command, reaps, relays
+/// signals, and reports the command's end. When it exits, the kernel kills
+/// everything left in the PID namespace.
+static void sbx_init(const struct sbx_spawn_config *config) {
+    // Dies with the supervisor. The start byte closes the race in which the
+    // supervisor died before the death signal was armed: then the read sees EOF.
+    if (sbx_close_others(config) != 0) {
+        sbx_fail(config, SBX_STAGE_CLOSE_FDS, errno, 0);
+    }
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+        sbx_fail(config, SBX_STAGE_START, errno, 0);
+    }
+    char go = 0;
+    ssize_t got;
+    do {
+        got = read(config->start_fd, &go, 1);
+    } while (got < 0 && errno == EINTR);
+    if (got != 1) {
+        _exit(125);
+    }
+    close(config->start_fd);
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        sbx_fail(config, SBX_STAGE_DUMPABLE, errno, 0);
+    }
+    // The supervisor has moved init into the step's cgroup by now.
+    if (unshare(CLONE_NEWCGROUP) != 0) {
+        sbx_fail(config, SBX_STAGE_CGROUP_NAMESPACE, errno, 0);
+    }
+    if (sethostname(config->hostname, sbx_length(config->hostname)) != 0) {
+        sbx_fail(config, SBX_STAGE_HOSTNAME, errno, 0);
+    }
+    sbx_build_root(config);
+    if (config->new_network && sbx_loopback_up() != 0) {
+        sbx_fail(config, SBX_STAGE_LOOPBACK, errno, 0);
+    }
+    sigset_t relayed;
+    sigfillset(&relayed);
+    if (sigprocmask(SIG_SETMASK, &relayed, NULL) != 0) {
+        sbx_fail(config, SBX_STAGE_SIGNALS, errno, 0);
+    }
+    pid_t command = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    if (command < 0) {
+        sbx_fail(config, SBX_STAGE_FORK, errno, 0);
+    }
+    if (command == 0) {
+        sbx_command(config);
+        _exit(127);
+    }
+    // Only the command holds the output pipes and the listener socket now.
+    close(config->stdout_fd);
+    close(config->stderr_fd);
+    close(config->listener_socket);
+    for (;;) {
+        siginfo_t info;
+        int signal_number = sigwaitinfo(&relayed, &info);
+        if (signal_number < 0) {
+            continue;
+        }
+        if (signal_number != SIGCHLD) {
+            kill(command, signal_number);
+            continue;
+        }
+        for (;;) {
+            int status = 0;
+            pid_t reaped = waitpid(-1, &status, WNOHANG);
+            if (reaped <= 0) {
+                break;
+            }
+            if (reaped == command) {
+                struct sbx_exit_record record = {.wait_status = status};
+                (void)sbx_write_all(config->status_fd, &record, sizeof record);
+                _exit(0);
+            }
+        }
+    }
+}
+
+pid_t sbx_spawn(const struct sbx_spawn_config *config) {
+    unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+    if (config->new_network) {
+        flags |= CLONE_NEWNET;
+    }
+    // A fork-like clone: no new stack, the child returns here with a copy of memory.
+    long pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+    if (pid < 0) {
+        return -errno;
+    }
+    if (pid == 0) {
+        sbx_init(config);
+        _exit(125);
+    }
+    return (pid_t)pid;
+}

@@ -1,0 +1,87 @@
+import CSandbox
+import Glibc
+
+/// The few descriptor operations the supervisor needs, each wrapping one call.
+public enum Descriptor {
+    /// pipe2(O_CLOEXEC): (read end, write end).
+    public static func pipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard sbx_pipe(&fds) == 0 else { throw SystemError.last("pipe2") }
+        return (fds[0], fds[1])
+    }
+
+    /// socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC).
+    public static func socketPair() throws -> (Int32, Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw SystemError.last("socketpair")
+        }
+        return (fds[0], fds[1])
+    }
+
+    public static func close(_ fd: Int32) {
+        if fd >= 0 { _ = Glibc.close(fd) }
+    }
+
+    public static func setNonBlocking(_ fd: Int32) throws {
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
+            throw SystemError.last("fcntl(O_NONBLOCK)")
+        }
+    }
+
+    /// read(2) into `buffer`; returns the count, 0 at end of file, or -1 with errno set.
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        retryingInterrupts { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+    }
+
+    /// Writes all of `bytes`, retrying short writes and interrupts.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = retryingInterrupts { Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
+            guard written > 0 else { throw SystemError.last("write") }
+            offset += written
+        }
+    }
+
+    public static func writeAll(_ fd: Int32, _ text: String) throws {
+        var text = text
+        try text.withUTF8 { try writeAll(fd, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Reads a whole small file (cgroup and proc files); nil when it cannot be opened.
+    public static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < 1 << 20 {
+            let count = chunk.withUnsafeMutableBytes { read(fd, into: $0) }
+            if count <= 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Writes `text` to an existing file (a cgroup or proc knob).
+    public static func writeFile(_ path: String, _ text: String) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError.last("open", path: path) }
+        defer { Glibc.close(fd) }
+        do {
+            try writeAll(fd, text)
+        } catch let error as SystemError {
+            throw SystemError("write \(text.trimmingCharacters(in: "\n"))", errno: error.errno, path: path)
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var view = Substring(self)
+        while view.last == set { view = view.dropLast() }
+        return String(view)
+    }
+}

@@ -1,0 +1,51 @@
+import Glibc
+public import SandboxModel
+
+/// Reads the host facts the sandbox's root is built from.
+public enum HostProbe {
+    /// realpath(3): the path with every link resolved, or a SystemError naming it.
+    public static func resolve(_ path: String, role: String) throws -> String {
+        guard let resolved = realpath(path, nil) else {
+            throw SystemError.last(role, path: path)
+        }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Whether `path` is a directory (following links).
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// readlink(2), or nil when `path` is not a symbolic link.
+    static func symlinkTarget(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func existing(_ path: String) -> String? {
+        try? resolve(path, role: "stat")
+    }
+
+    /// The merged-usr links and the shared /etc entries of this host.
+    public static func layout() -> HostLayout {
+        var topLevel: [(name: String, symlinkTarget: String?)] = []
+        for name in HostLayout.mergedUsrNames {
+            let path = "/" + name
+            if let target = symlinkTarget(path) {
+                topLevel.append((name, target))
+            } else if isDirectory(path) {
+                topLevel.append((name, nil))
+            }
+        }
+        return HostLayout(
+            topLevel: topLevel,
+            linkerCache: existing("/etc/ld.so.cache"),
+            certificates: existing("/etc/ssl/certs"),
+            alternatives: existing("/etc/alternatives"),
+            resolver: existing("/etc/resolv.conf"))
+    }
+}

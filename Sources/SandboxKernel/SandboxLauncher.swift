@@ -1,0 +1,234 @@
+import CSandbox
+import Glibc
+public import SandboxModel
+
+/// A resource limit for the command, as setrlimit(2) takes it.
+public struct ProcessLimit: Equatable, Sendable {
+    public var resource: Int32
+    public var soft: UInt64
+    public var hard: UInt64
+
+    public init(resource: Int32, soft: UInt64, hard: UInt64) {
+        self.resource = resource
+        self.soft = soft
+        self.hard = hard
+    }
+
+    public static func core(_ bytes: UInt64) -> ProcessLimit {
+        .init(resource: Int32(RLIMIT_CORE.rawValue), soft: bytes, hard: bytes)
+    }
+    public static func fileSize(_ bytes: UInt64) -> ProcessLimit {
+        .init(resource: Int32(RLIMIT_FSIZE.rawValue), soft: bytes, hard: bytes)
+    }
+    public static func openFiles(_ n: UInt64) -> ProcessLimit {
+        .init(resource: Int32(RLIMIT_NOFILE.rawValue), soft: n, hard: n)
+    }
+    public static func processes(_ n: UInt64) -> ProcessLimit {
+        .init(resource: Int32(__RLIMIT_NPROC.rawValue), soft: n, hard: n)
+    }
+    public static func addressSpace(_ bytes: UInt64) -> ProcessLimit {
+        .init(resource: Int32(RLIMIT_AS.rawValue), soft: bytes, hard: bytes)
+    }
+    /// SIGXCPU at the limit, SIGKILL a second later.
+    public static func cpuSeconds(_ seconds: UInt64) -> ProcessLimit {
+        .init(resource: Int32(RLIMIT_CPU.rawValue), soft: seconds, hard: seconds + 1)
+    }
+}
+
+/// Everything one sandbox needs, prepared before the clone.
+public struct LaunchPlan: Sendable {
+    public var operations: [RootOperation]
+    public var command: [String]
+    /// "NAME=VALUE" entries.
+    public var environment: [String]
+    public var searchPath: String
+    public var newNetwork: Bool
+    public var limits: [ProcessLimit]
+    public var filter: [UInt8]
+
+    public init(
+        operations: [RootOperation], command: [String], environment: [String], searchPath: String,
+        newNetwork: Bool, limits: [ProcessLimit], filter: [UInt8]
+    ) {
+        self.operations = operations
+        self.command = command
+        self.environment = environment
+        self.searchPath = searchPath
+        self.newNetwork = newNetwork
+        self.limits = limits
+        self.filter = filter
+    }
+}
+
+/// A started sandbox: its init's pid and the supervisor's ends of its pipes.
+public struct SandboxProcess: Sendable {
+    public var initPid: Int32
+    public var stdout: Int32
+    public var stderr: Int32
+    /// sbx_failure records from the children.
+    public var failures: Int32
+    /// The sbx_exit_record init writes when the command ends.
+    public var status: Int32
+    /// Receives the seccomp listener once the command installs its filter.
+    public var listenerSocket: Int32
+
+    /// Closes every supervisor end.
+    public func closeAll() {
+        for fd in [stdout, stderr, failures, status, listenerSocket] { Descriptor.close(fd) }
+    }
+}
+
+/// Starts sandboxes. The clone happens on the calling thread, which must outlive
+/// the sandbox: init is killed when it exits.
+public enum SandboxLauncher {
+    /// Where the new root is assembled, inside the sandbox's private mount namespace.
+    static let assemblyPoint = "/tmp"
+    static let rootSize = ByteSize(bytes: 4 << 20)
+
+    /// Clones init, lets `prepare` place it (cgroup), maps its users, and starts it.
+    public static func launch(_ plan: LaunchPlan, prepare: (Int32) throws -> Void) throws -> SandboxProcess {
+        var operations: [RootOperation] = [.tmpfs("", size: rootSize, mode: 0o755)]
+        for operation in plan.operations {
+            if case .bind(let source, let target, let readOnly, let devices) = operation {
+                let resolved = try HostProbe.resolve(source, role: "mount source")
+                operations.append(.bind(source: resolved, target: target, readOnly: readOnly, devices: devices))
+            } else {
+                operations.append(operation)
+            }
+        }
+
+        var owned: [UnsafeMutablePointer<CChar>] = []
+        defer { owned.forEach { free($0) } }
+        func cString(_ text: String) -> UnsafeMutablePointer<CChar> {
+            let copy = strdup(text)!
+            owned.append(copy)
+            return copy
+        }
+        let root = assemblyPoint
+        let cOperations: [sbx_operation] = operations.map { operation in
+            var op = sbx_operation()
+            op.target = UnsafePointer(cString(root + operation.path))
+            switch operation {
+            case .directory(_, let mode):
+                op.kind = UInt32(SBX_OP_MKDIR.rawValue)
+                op.mode = mode
+            case .bind(let source, _, let readOnly, let devices):
+                op.kind = UInt32(SBX_OP_BIND.rawValue)
+                op.source = UnsafePointer(cString(source))
+                op.flags =
+                    (readOnly ? UInt32(SBX_BIND_READ_ONLY.rawValue) : 0)
+                    | (devices ? UInt32(SBX_BIND_DEVICES.rawValue) : 0)
+            case .tmpfs(_, let size, let mode):
+                op.kind = UInt32(SBX_OP_TMPFS.rawValue)
+                op.size = size.bytes
+                op.mode = mode
+            case .proc:
+                op.kind = UInt32(SBX_OP_PROC.rawValue)
+            case .symlink(let target, _):
+                op.kind = UInt32(SBX_OP_SYMLINK.rawValue)
+                op.source = UnsafePointer(cString(target))
+            case .file(_, let contents, let mode):
+                op.kind = UInt32(SBX_OP_FILE.rawValue)
+                op.source = UnsafePointer(cString(contents))
+                op.size = UInt64(contents.utf8.count)
+                op.mode = mode
+            }
+            return op
+        }
+        let argv: [UnsafeMutablePointer<CChar>?] = plan.command.map { cString($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = plan.environment.map { cString($0) } + [nil]
+        let limits = plan.limits.map { sbx_resource_limit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
+        let user = RunConfiguration.user
+
+        let output = try Descriptor.pipe()
+        let errors = try Descriptor.pipe()
+        let failures = try Descriptor.pipe()
+        let status = try Descriptor.pipe()
+        let start = try Descriptor.pipe()
+        let listener = try Descriptor.socketPair()
+        let childEnds = [output.write, errors.write, failures.write, status.write, start.read, listener.1]
+        var process = SandboxProcess(
+            initPid: -1, stdout: output.read, stderr: errors.read, failures: failures.read, status: status.read,
+            listenerSocket: listener.0)
+
+        let pid: pid_t = plan.filter.withUnsafeBytes { filter in
+            cOperations.withUnsafeBufferPointer { ops in
+                limits.withUnsafeBufferPointer { limitPointer in
+                    argv.withUnsafeBufferPointer { argvPointer in
+                        envp.withUnsafeBufferPointer { envpPointer in
+                            var config = sbx_spawn_config()
+                            config.operations = ops.baseAddress
+                            config.operation_count = ops.count
+                            config.root = UnsafePointer(cString(root))
+                            config.working_directory = UnsafePointer(cString(RunConfiguration.workingDirectory))
+                            config.hostname = UnsafePointer(cString("sandbox"))
+                            config.argv = argvPointer.baseAddress
+                            config.envp = envpPointer.baseAddress
+                            config.search_path = UnsafePointer(cString(plan.searchPath))
+                            config.new_network = plan.newNetwork ? 1 : 0
+                            config.uid = user.uid
+                            config.gid = user.gid
+                            config.inner_uid_map = UnsafePointer(cString("\(user.uid) 0 1"))
+                            config.inner_gid_map = UnsafePointer(cString("\(user.gid) 0 1"))
+                            config.limits = limitPointer.baseAddress
+                            config.limit_count = limitPointer.count
+                            config.filter = filter.baseAddress
+                            config.filter_length = filter.count
+                            config.stdout_fd = output.write
+                            config.stderr_fd = errors.write
+                            config.failure_fd = failures.write
+                            config.status_fd = status.write
+                            config.listener_socket = listener.1
+                            config.start_fd = start.read
+                            return sbx_spawn(&config)
+                        }
+                    }
+                }
+            }
+        }
+        childEnds.forEach(Descriptor.close)
+        guard pid > 0 else {
+            process.closeAll()
+            Descriptor.close(start.write)
+            throw SystemError(
+                "clone", errno: -pid,
+                hint: -pid == EPERM || -pid == ENOSPC ? "user namespaces may be disabled; run `sandbox doctor`" : nil)
+        }
+        process.initPid = pid
+        do {
+            try prepare(pid)
+            try Descriptor.writeFile("/proc/\(pid)/setgroups", "deny")
+            try Descriptor.writeFile("/proc/\(pid)/uid_map", "0 \(geteuid()) 1\n")
+            try Descriptor.writeFile("/proc/\(pid)/gid_map", "0 \(getegid()) 1\n")
+            try Descriptor.writeAll(start.write, "g")
+        } catch {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+            process.closeAll()
+            Descriptor.close(start.write)
+            throw error
+        }
+        Descriptor.close(start.write)
+        return process
+    }
+
+    /// Names the root-building operation a child reported by index ("mount /usr").
+    public static func operationDescription(_ index: Int, operations: [RootOperation]) -> String {
+        // Index 0 is the root's own tmpfs, which `launch` puts first.
+        guard index > 0, index <= operations.count else { return "mount tmpfs at the new root" }
+        switch operations[index - 1] {
+        case .directory(let path, _): return "mkdir \(path)"
+        case .bind(let source, let target, _, _): return "mount \(source) at \(target)"
+        case .tmpfs(let path, _, _): return "mount tmpfs at \(path)"
+        case .proc(let path): return "mount proc at \(path)"
+        case .symlink(_, let path): return "symlink \(path)"
+        case .file(let path, _, _): return "create \(path)"
+        }
+    }
+
+    /// The name of a setup stage reported by a child.
+    public static func stageName(_ stage: Int32) -> String {
+        String(cString: sbx_stage_name(stage))
+    }
+}

@@ -1,0 +1,73 @@
+import CSandbox
+import Glibc
+public import SandboxModel
+
+/// Compiles a profile's rules into a BPF program with libseccomp, in the parent,
+/// before any clone: the child only installs the finished bytes.
+public enum SeccompCompiler {
+    /// The compiled program, ready for seccomp(SECCOMP_SET_MODE_FILTER).
+    public static func compile(_ profile: SeccompProfile) throws -> [UInt8] {
+        var rules: [sbx_rule] = []
+        for rule in profile.rules {
+            let number = sbx_syscall_number(rule.syscall)
+            guard number >= 0 else {
+                // The built-in list holds only names libseccomp knows here; a
+                // profile's unknown name is a mistake the user should hear about.
+                throw SystemError(
+                    "seccomp", errno: nil, path: nil,
+                    hint: "unknown system call '\(rule.syscall)' on this architecture")
+            }
+            var compiled = sbx_rule()
+            compiled.syscall = number
+            switch rule.action {
+            case .allow:
+                compiled.action = UInt32(SBX_ACTION_ALLOW.rawValue)
+            case .fail(let errno):
+                compiled.action = UInt32(SBX_ACTION_ERRNO.rawValue)
+                compiled.error = errno
+            }
+            compiled.check_count = UInt32(rule.checks.count)
+            withUnsafeMutableBytes(of: &compiled.checks) { raw in
+                let checks = raw.bindMemory(to: sbx_argument_check.self)
+                for (index, check) in rule.checks.prefix(checks.count).enumerated() {
+                    checks[index] = sbx_argument_check(
+                        argument: check.argument, compare: UInt32(SBX_COMPARE_MASKED_EQUAL.rawValue),
+                        mask: check.mask, value: check.value)
+                }
+            }
+            rules.append(compiled)
+        }
+        var program: UnsafeMutableRawPointer?
+        var length = 0
+        var failedRule = -1
+        let result = sbx_filter_compile(rules, rules.count, &program, &length, &failedRule)
+        guard result == 0, let program else {
+            let culprit = failedRule >= 0 ? profile.rules[failedRule].syscall : nil
+            throw SystemError("seccomp compile", errno: -result, path: culprit)
+        }
+        defer { free(program) }
+        return Array(UnsafeRawBufferPointer(start: program, count: length))
+    }
+
+    /// The name of native system call `number`, e.g. "ptrace".
+    public static func syscallName(_ number: Int32) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard sbx_syscall_name(number, &buffer, buffer.count) == 0 else { return "syscall \(number)" }
+        return String(nulTerminated: buffer)
+    }
+
+    /// libseccomp's version, "2.5.4".
+    public static var libraryVersion: String {
+        var buffer = [CChar](repeating: 0, count: 32)
+        sbx_seccomp_version(&buffer, buffer.count)
+        return String(nulTerminated: buffer)
+    }
+}
+
+extension String {
+    /// The text of a NUL-terminated C buffer.
+    init(nulTerminated buffer: [CChar]) {
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        self.init(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,152 @@
+/// One step of building the sandbox's root, with paths as the command will see
+/// them. The kernel layer runs them in order, under a fresh tmpfs.
+public enum RootOperation: Equatable, Sendable {
+    case directory(String, mode: UInt32)
+    /// A bind mount of a host path, resolved by the caller, opened without links.
+    case bind(source: String, target: String, readOnly: Bool, devices: Bool = false)
+    case tmpfs(String, size: ByteSize, mode: UInt32)
+    case proc(String)
+    case symlink(target: String, at: String)
+    case file(String, contents: String, mode: UInt32)
+
+    /// The path inside the sandbox this operation creates or covers.
+    public var path: String {
+        switch self {
+        case .directory(let path, _), .tmpfs(let path, _, _), .proc(let path), .file(let path, _, _): path
+        case .bind(_, let target, _, _): target
+        case .symlink(_, let at): at
+        }
+    }
+}
+
+/// The parts of the host's layout the sandbox's root copies: merged-usr links,
+/// and the few files of /etc it shares.
+public struct HostLayout: Equatable, Sendable {
+    /// Top-level entries such as /bin: a symlink target (merged /usr), or nil for a real directory.
+    public var topLevel: [(name: String, symlinkTarget: String?)]
+    /// Which of the shared /etc entries exist on the host (resolved paths).
+    public var linkerCache: String?
+    public var certificates: String?
+    public var alternatives: String?
+    public var resolver: String?
+
+    public init(
+        topLevel: [(name: String, symlinkTarget: String?)], linkerCache: String? = nil,
+        certificates: String? = nil, alternatives: String? = nil, resolver: String? = nil
+    ) {
+        self.topLevel = topLevel
+        self.linkerCache = linkerCache
+        self.certificates = certificates
+        self.alternatives = alternatives
+        self.resolver = resolver
+    }
+
+    public static func == (lhs: HostLayout, rhs: HostLayout) -> Bool {
+        lhs.topLevel.map(\.name) == rhs.topLevel.map(\.name)
+            && lhs.topLevel.map(\.symlinkTarget) == rhs.topLevel.map(\.symlinkTarget)
+            && lhs.linkerCache == rhs.linkerCache && lhs.certificates == rhs.certificates
+            && lhs.alternatives == rhs.alternatives && lhs.resolver == rhs.resolver
+    }
+
+    /// The entries beside /usr that merged-usr systems turn into links.
+    public static let mergedUsrNames = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"]
+}
+
+/// The sandbox's root, as a list of operations: only /usr, a generated /etc,
+/// /proc, a minimal /dev, a private /tmp, /workspace and the extra binds.
+public enum RootLayout {
+    /// Device nodes the sandbox gets, bound from the host's.
+    public static let devices = ["null", "zero", "full", "random", "urandom"]
+
+    /// `workspace` is the resolved host directory, or nil for a fresh tmpfs.
+    /// `binds` carry resolved sources.
+    public static func operations(for configuration: RunConfiguration, host: HostLayout, workspace: String?)
+        -> [RootOperation]
+    {
+        var ops: [RootOperation] = [
+            .directory("/usr", mode: 0o755),
+            .bind(source: "/usr", target: "/usr", readOnly: true),
+        ]
+        for entry in host.topLevel {
+            if let target = entry.symlinkTarget {
+                ops.append(.symlink(target: target, at: "/" + entry.name))
+            } else {
+                ops.append(.directory("/" + entry.name, mode: 0o755))
+                ops.append(.bind(source: "/" + entry.name, target: "/" + entry.name, readOnly: true))
+            }
+        }
+        ops += etc(for: configuration, host: host)
+        ops += [
+            .directory("/proc", mode: 0o555),
+            .proc("/proc"),
+            .directory("/dev", mode: 0o755),
+            .tmpfs("/dev", size: ByteSize(bytes: 64 << 10), mode: 0o755),
+        ]
+        for device in devices {
+            ops.append(.file("/dev/" + device, contents: "", mode: 0o666))
+            ops.append(.bind(source: "/dev/" + device, target: "/dev/" + device, readOnly: false, devices: true))
+        }
+        ops += [
+            .symlink(target: "/proc/self/fd", at: "/dev/fd"),
+            .symlink(target: "/proc/self/fd/0", at: "/dev/stdin"),
+            .symlink(target: "/proc/self/fd/1", at: "/dev/stdout"),
+            .symlink(target: "/proc/self/fd/2", at: "/dev/stderr"),
+            .directory("/dev/shm", mode: 0o755),
+            .tmpfs("/dev/shm", size: configuration.limits.tmpSize, mode: 0o1777),
+            .directory("/tmp", mode: 0o755),
+            .tmpfs("/tmp", size: configuration.limits.tmpSize, mode: 0o1777),
+            .directory(RunConfiguration.workingDirectory, mode: 0o755),
+        ]
+        if let workspace {
+            ops.append(.bind(source: workspace, target: RunConfiguration.workingDirectory, readOnly: false))
+        } else {
+            ops.append(.tmpfs(RunConfiguration.workingDirectory, size: configuration.limits.tmpSize, mode: 0o1777))
+        }
+        for bind in configuration.binds {
+            var built = ""
+            for component in bind.destination.split(separator: "/") {
+                built += "/" + component
+                if !ops.contains(where: { $0 == .directory(built, mode: 0o755) }) {
+                    ops.append(.directory(built, mode: 0o755))
+                }
+            }
+            ops.append(.bind(source: bind.source, target: bind.destination, readOnly: true))
+        }
+        return ops
+    }
+
+    static func etc(for configuration: RunConfiguration, host: HostLayout) -> [RootOperation] {
+        let user = RunConfiguration.user
+        var ops: [RootOperation] = [
+            .directory("/etc", mode: 0o755),
+            .file(
+                "/etc/passwd",
+                contents: "\(user.name):x:\(user.uid):\(user.gid):\(user.name):/tmp:/bin/sh\n"
+                    + "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n", mode: 0o644),
+            .file("/etc/group", contents: "\(user.name):x:\(user.gid):\nnogroup:x:65534:\n", mode: 0o644),
+            .file(
+                "/etc/hosts",
+                contents: "127.0.0.1\tlocalhost sandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n", mode: 0o644),
+            .file("/etc/hostname", contents: "sandbox\n", mode: 0o644),
+            .file("/etc/nsswitch.conf", contents: "passwd: files\ngroup: files\nhosts: files dns\n", mode: 0o644),
+        ]
+        if let cache = host.linkerCache {
+            ops.append(.file("/etc/ld.so.cache", contents: "", mode: 0o644))
+            ops.append(.bind(source: cache, target: "/etc/ld.so.cache", readOnly: true))
+        }
+        if let certificates = host.certificates {
+            ops.append(.directory("/etc/ssl", mode: 0o755))
+            ops.append(.directory("/etc/ssl/certs", mode: 0o755))
+            ops.append(.bind(source: certificates, target: "/etc/ssl/certs", readOnly: true))
+        }
+        if let alternatives = host.alternatives {
+            ops.append(.directory("/etc/alternatives", mode: 0o755))
+            ops.append(.bind(source: alternatives, target: "/etc/alternatives", readOnly: true))
+        }
+        if configuration.network == .host, let resolver = host.resolver {
+            ops.append(.file("/etc/resolv.conf", contents: "", mode: 0o644))
+            ops.append(.bind(source: resolver, target: "/etc/resolv.conf", readOnly: true))
+        }
+        return ops
+    }
+}

@@ -1,0 +1,192 @@
+import CSandbox
+import Glibc
+import SandboxKernel
+import SandboxModel
+
+/// The supervisor's single-threaded loop over one sandbox: output, setup
+/// failures, refused system calls, the wall clock, CPU time and signals, all
+/// through poll(2).
+struct EventLoop {
+    let process: SandboxProcess
+    let pidfd: Int32
+    let configuration: RunConfiguration
+    let cgroup: (any StepCgroup)?
+    /// Where the command's stdout and stderr are relayed.
+    let outputs: [Int32]
+    let signals: SignalRelay?
+    let started: Clock.Instant
+
+    var observation = StepObservation()
+    /// Bytes the command wrote on each stream.
+    var bytesRead: [UInt64] = [0, 0]
+    /// Refused calls by name, in the order first seen.
+    var denied: [(name: String, count: Int)] = []
+    var streamsOpen = [true, true]
+    var failuresOpen = true
+    var listenerSocketOpen = true
+    var listener: Int32 = -1
+    var initExited: Clock.Instant?
+    /// Where relaying failed (the reader went away): keep draining, stop writing.
+    var outputBroken = [false, false]
+
+    static let chunk = 64 << 10
+    static let cpuCheckInterval: UInt64 = 200_000_000
+    /// Once init is gone every writer is dead; this only guards against the impossible.
+    static let drainGrace: UInt64 = 2_000_000_000
+
+    init(
+        process: SandboxProcess, pidfd: Int32, configuration: RunConfiguration, cgroup: (any StepCgroup)?,
+        outputs: [Int32], signals: SignalRelay?, started: Clock.Instant
+    ) {
+        self.process = process
+        self.pidfd = pidfd
+        self.configuration = configuration
+        self.cgroup = cgroup
+        self.outputs = outputs
+        self.signals = signals
+        self.started = started
+    }
+
+    mutating func run() {
+        let deadline = started + configuration.limits.timeout.milliseconds * 1_000_000
+        let watchCPU = cgroup?.usage().cpuNanoseconds != nil
+        let cpuLimit = configuration.limits.cpuTime.milliseconds * 1_000_000
+        var buffer = [UInt8](repeating: 0, count: Self.chunk)
+        defer { Descriptor.close(listener) }
+        while true {
+            let now = Clock.now()
+            if let exited = initExited {
+                if !streamsOpen.contains(true) || now - exited > Self.drainGrace { break }
+            }
+            if initExited == nil && now >= deadline {
+                terminate(.timeout)
+            }
+            if initExited == nil && watchCPU, let used = cgroup?.usage().cpuNanoseconds, used >= cpuLimit {
+                terminate(.cpuTime)
+            }
+            var fds: [pollfd] = []
+            var roles: [Role] = []
+            func watch(_ fd: Int32, _ role: Role) {
+                fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+                roles.append(role)
+            }
+            for stream in 0..<2 where streamsOpen[stream] {
+                watch(stream == 0 ? process.stdout : process.stderr, .output(stream))
+            }
+            if failuresOpen { watch(process.failures, .failures) }
+            if listenerSocketOpen { watch(process.listenerSocket, .listenerSocket) }
+            if listener >= 0 { watch(listener, .listener) }
+            if initExited == nil { watch(pidfd, .initExit) }
+            if let signals { watch(signals.fd, .signal) }
+
+            var waitNanos =
+                initExited.map { Self.drainGrace - min(Self.drainGrace, now - $0) }
+                ?? (deadline > now ? deadline - now : 0)
+            if watchCPU && initExited == nil { waitNanos = min(waitNanos, Self.cpuCheckInterval) }
+            let waitMillis = Int32(min((waitNanos + 999_999) / 1_000_000, 60_000))
+            let ready = poll(&fds, nfds_t(fds.count), waitMillis)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                terminate(.timeout)
+                break
+            }
+            for (index, fd) in fds.enumerated() where fd.revents != 0 {
+                switch roles[index] {
+                case .output(let stream): relay(stream, buffer: &buffer)
+                case .failures: readFailure()
+                case .listenerSocket: receiveListener()
+                case .listener: answerRefusedCall(revents: fd.revents)
+                case .initExit: initExited = Clock.now()
+                case .signal:
+                    while let signal = signals?.next() { kill(process.initPid, signal) }
+                }
+            }
+        }
+    }
+
+    enum Role {
+        case output(Int)
+        case failures
+        case listenerSocket
+        case listener
+        case initExit
+        case signal
+    }
+
+    mutating func terminate(_ reason: StepObservation.SupervisorKill) {
+        if observation.supervisorKill == nil && initExited == nil {
+            observation.supervisorKill = reason
+        }
+        kill(process.initPid, SIGKILL)
+    }
+
+    mutating func relay(_ stream: Int, buffer: inout [UInt8]) {
+        let fd = stream == 0 ? process.stdout : process.stderr
+        let count = buffer.withUnsafeMutableBytes { Descriptor.read(fd, into: $0) }
+        guard count > 0 else {
+            if count == 0 || (errno != EAGAIN && errno != EINTR) { streamsOpen[stream] = false }
+            return
+        }
+        let limit = configuration.limits.output.bytes
+        let before = bytesRead[stream]
+        bytesRead[stream] += UInt64(count)
+        let allowed = before >= limit ? 0 : Int(min(UInt64(count), limit - before))
+        if allowed > 0 && !outputBroken[stream] {
+            do {
+                try buffer.withUnsafeBytes {
+                    try Descriptor.writeAll(outputs[stream], UnsafeRawBufferPointer(rebasing: $0[0..<allowed]))
+                }
+            } catch {
+                outputBroken[stream] = true
+            }
+        }
+        if bytesRead[stream] > limit { terminate(.outputLimit) }
+    }
+
+    mutating func readFailure() {
+        var failure = sbx_failure()
+        let count = withUnsafeMutableBytes(of: &failure) { Descriptor.read(process.failures, into: $0) }
+        guard count == MemoryLayout<sbx_failure>.size else {
+            failuresOpen = false
+            return
+        }
+        // The first failure is the cause; later ones follow from it.
+        guard observation.setupFailure == nil else { return }
+        var stage = SandboxLauncher.stageName(failure.stage)
+        if failure.stage == Int32(SBX_STAGE_OPERATION.rawValue) {
+            stage = SandboxLauncher.operationDescription(Int(failure.detail), operations: configurationOperations)
+        } else if failure.stage == Int32(SBX_STAGE_EXEC.rawValue) {
+            stage = "execve \(configuration.command[0])"
+        }
+        let error = SystemError(stage, errno: failure.error)
+        observation.setupFailure = .init(stage: stage, errno: failure.error, message: error.description)
+    }
+
+    var configurationOperations: [RootOperation] = []
+
+    mutating func receiveListener() {
+        let fd = sbx_receive_descriptor(process.listenerSocket)
+        listenerSocketOpen = false
+        if fd > 0 { listener = fd }
+    }
+
+    mutating func answerRefusedCall(revents: Int16) {
+        var number: Int32 = 0
+        var arch: UInt32 = 0
+        if revents & Int16(POLLIN) != 0 && sbx_notify_answer(listener, EPERM, &number, &arch) == 0 {
+            let name = SeccompCompiler.syscallName(number)
+            if let index = denied.firstIndex(where: { $0.name == name }) {
+                denied[index].count += 1
+            } else {
+                denied.append((name, 1))
+            }
+            if configuration.seccomp.onDeny == .kill { terminate(.refusedSyscall) }
+            return
+        }
+        // Every filtered process is gone, or the listener broke: stop watching it.
+        if revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
+            Descriptor.close(listener)
+            listener = -1
+        }
+    }
+}

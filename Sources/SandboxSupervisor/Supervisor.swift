@@ -1,0 +1,173 @@
+import CSandbox
+import Glibc
+public import SandboxKernel
+public import SandboxModel
+
+/// Runs one command in a sandbox: builds it, relays its output live, enforces
+/// the limits the kernel cannot (wall clock, output, CPU of the whole group),
+/// answers refused system calls, and judges how the step ended.
+public struct Supervisor: Sendable {
+    public var host: HostLayout
+    public var cgroups: CgroupHost
+    /// Signals received by `sandbox` itself that are passed on to the command
+    /// (SIGINT, SIGTERM, SIGHUP). Only the CLI turns this on.
+    public var relaysSignals = false
+    /// Where weaker enforcement (no cgroup for a rootless user) is announced.
+    public var notices: Int32 = 2
+
+    public init(host: HostLayout = HostProbe.layout(), cgroups: CgroupHost = .detect()) {
+        self.host = host
+        self.cgroups = cgroups
+    }
+
+    /// Runs `configuration`, relaying the command's output to `stdout` and `stderr`.
+    /// Never throws: a sandbox that cannot be set up is a `setup-failed` result.
+    public func run(_ configuration: RunConfiguration, stdout: Int32 = 1, stderr: Int32 = 2) -> StepResult {
+        let started = Clock.now()
+        var result: StepResult
+        do {
+            let prepared = try prepare(configuration)
+            result = try supervise(
+                prepared, configuration: configuration, stdout: stdout, stderr: stderr, started: started)
+        } catch let error as SystemError {
+            result = StepResult(status: .setupFailed)
+            result.setupFailure = .init(stage: error.operation, errno: error.errno, message: error.description)
+        } catch {
+            result = StepResult(status: .setupFailed)
+            result.setupFailure = .init(stage: "setup", errno: nil, message: "\(error)")
+        }
+        result.wallSeconds = Clock.seconds(since: started)
+        return result
+    }
+
+    struct Prepared {
+        var plan: LaunchPlan
+        var cgroup: (any StepCgroup)?
+    }
+
+    func prepare(_ configuration: RunConfiguration) throws -> Prepared {
+        guard !configuration.command.isEmpty else {
+            throw SystemError("command", errno: nil, hint: "no command given")
+        }
+        let filter = try SeccompCompiler.compile(configuration.seccomp)
+        var workspace: String?
+        if let path = configuration.workspace {
+            let resolved = try HostProbe.resolve(path, role: "workspace")
+            guard HostProbe.isDirectory(resolved) else {
+                throw SystemError("workspace", errno: ENOTDIR, path: path)
+            }
+            workspace = resolved
+        }
+        let limits = configuration.limits
+        var processLimits: [ProcessLimit] = [
+            .core(0),
+            .fileSize(limits.fileSize.bytes),
+            .openFiles(limits.openFiles),
+            .cpuSeconds((limits.cpuTime.milliseconds + 999) / 1000),
+            // Counted per user namespace: only the step's own processes.
+            .processes(limits.pids),
+        ]
+        var cgroup: (any StepCgroup)?
+        do {
+            cgroups.removeAbandonedSteps()
+            cgroup = try cgroups.createStep(limits: limits)
+        } catch let error as SystemError {
+            // Root must get a cgroup: without one, memory is not bounded for the step.
+            guard geteuid() != 0 else { throw error }
+            processLimits.append(.addressSpace(limits.memory.bytes))
+            try? Descriptor.writeAll(
+                notices,
+                "sandbox: no cgroup for this user (\(error)); memory is limited per process (RLIMIT_AS), "
+                    + "processes by RLIMIT_NPROC, CPU time per process\n")
+        }
+        let plan = LaunchPlan(
+            operations: RootLayout.operations(for: configuration, host: host, workspace: workspace),
+            command: configuration.command,
+            environment: configuration.environment.map { "\($0.name)=\($0.value)" },
+            searchPath: configuration.environmentValue("PATH") ?? "/usr/bin:/bin",
+            newNetwork: configuration.network == .none,
+            limits: processLimits,
+            filter: filter)
+        return Prepared(plan: plan, cgroup: cgroup)
+    }
+
+    func supervise(
+        _ prepared: Prepared, configuration: RunConfiguration, stdout: Int32, stderr: Int32, started: Clock.Instant
+    ) throws -> StepResult {
+        let cgroup = prepared.cgroup
+        defer { cgroup?.destroy() }
+        let signals = relaysSignals ? SignalRelay() : nil
+        defer { signals?.restore() }
+        let process = try SandboxLauncher.launch(prepared.plan) { pid in try cgroup?.attach(pid) }
+        defer { process.closeAll() }
+        let pidfd = sbx_pidfd_open(process.initPid)
+        guard pidfd >= 0 else {
+            kill(process.initPid, SIGKILL)
+            throw SystemError.fromErrno("pidfd_open")
+        }
+        defer { Descriptor.close(pidfd) }
+
+        var loop = EventLoop(
+            process: process, pidfd: pidfd, configuration: configuration, cgroup: cgroup,
+            outputs: [stdout, stderr], signals: signals, started: started)
+        loop.configurationOperations = prepared.plan.operations
+        loop.run()
+
+        var waitStatus: Int32 = 0
+        var usage = rusage()
+        _ = retryingWait { wait4(process.initPid, &waitStatus, 0, &usage) }
+        var observation = loop.observation
+        if observation.commandWaitStatus == nil, observation.setupFailure == nil {
+            observation.commandWaitStatus = Self.readExitRecord(process.status)
+        }
+        let rusageSeconds =
+            Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
+        let counters = cgroup?.usage() ?? CgroupUsage()
+        observation.memoryLimitKills = counters.memoryLimitKills
+        observation.pidsLimitRefusals = counters.pidsLimitRefusals
+        observation.cpuSeconds = counters.cpuNanoseconds.map { Double($0) / 1e9 } ?? rusageSeconds
+        observation.cpuLimitSeconds = configuration.limits.cpuTime.seconds
+        var result = observation.judged()
+        result.peakMemoryBytes = counters.peakMemoryBytes ?? UInt64(max(usage.ru_maxrss, 0)) * 1024
+        result.stdoutBytes = loop.bytesRead[0]
+        result.stderrBytes = loop.bytesRead[1]
+        result.deniedSyscalls = loop.denied.map { StepResult.DeniedSyscall(name: $0.name, count: $0.count) }
+        return result
+    }
+
+    static func readExitRecord(_ fd: Int32) -> Int32? {
+        var record = sbx_exit_record()
+        let count = withUnsafeMutableBytes(of: &record) { Descriptor.read(fd, into: $0) }
+        return count == MemoryLayout<sbx_exit_record>.size ? record.wait_status : nil
+    }
+}
+
+@inline(__always)
+func retryingWait(_ body: () -> pid_t) -> pid_t {
+    while true {
+        let result = body()
+        if result >= 0 || errno != EINTR { return result }
+    }
+}
+
+extension SystemError {
+    static func fromErrno(_ operation: String) -> SystemError {
+        SystemError(operation, errno: Glibc.errno)
+    }
+}
+
+/// A monotonic clock in nanoseconds.
+enum Clock {
+    typealias Instant = UInt64
+
+    static func now() -> Instant {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+
+    static func seconds(since start: Instant) -> Double {
+        Double(now() - start) / 1e9
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Glibc
+
+/// `sandbox`: runs untrusted build, test and lint commands contained.
+@main
+struct SandboxCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sandbox",
+        abstract: "Run an untrusted command in Linux namespaces, under seccomp and resource limits.",
+        subcommands: [RunCommand.self, DoctorCommand.self])
+
+    /// Usage errors exit 125, like every failure of `sandbox` itself, so that
+    /// the command's own exit codes keep their meaning.
+    static func main() {
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            Glibc.exit(code.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)
+            }
+            var message = fullMessage(for: error)
+            if !message.hasSuffix("\n") { message += "\n" }
+            FileDescriptorOutput.standardError.write(message)
+            Glibc.exit(125)
+        }
+    }
+}
+
+/// Writes to the standard streams without Foundation.
+enum FileDescriptorOutput {
+    case standardOutput
+    case standardError
+
+    func write(_ text: String) {
+        var text = text
+        let fd: Int32 = self == .standardOutput ? 1 : 2
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+}
