@@ -352,11 +352,21 @@ static void sbx_command(const struct sbx_spawn_config *config) {
     }
     // A user namespace of its own, in which it is an ordinary user: it holds no
     // capability over the mounts, and cannot regain any by exec.
+    // Init's memory map, and so this process's, belongs to the host's user namespace:
+    // while not dumpable, /proc/self is the host root's and a rootless supervisor's
+    // uid could not write the maps. Nothing untrusted runs yet; dumpable goes off again
+    // right after.
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) {
+        sbx_fail(config, SBX_STAGE_DUMPABLE, errno, 0);
+    }
     if (unshare(CLONE_NEWUSER) != 0 ||
         sbx_write_file("/proc/self/uid_map", config->inner_uid_map) != 0 ||
         sbx_write_file("/proc/self/setgroups", "deny") != 0 ||
         sbx_write_file("/proc/self/gid_map", config->inner_gid_map) != 0) {
         sbx_fail(config, SBX_STAGE_USER_NAMESPACE, errno, 0);
+    }
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        sbx_fail(config, SBX_STAGE_DUMPABLE, errno, 0);
     }
     if (sbx_drop_capabilities() != 0) {
         sbx_fail(config, SBX_STAGE_CAPABILITIES, errno, 0);

@@ -57,7 +57,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The system-call filter: default, or a profile file.", valueName: "default|FILE"))
     var seccomp: String = "default"
 
-    @Option(help: ArgumentHelp("Write the result record here as JSON.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Write the result record here as JSON (- for stdout).", valueName: "FILE"))
     var result: String?
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
@@ -110,20 +110,26 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try makeConfiguration()
+        // Opened before the command runs, and never through a link: the path may
+        // lie in a workspace the untrusted code controls.
+        var resultFD: Int32 = -1
+        if let path = result {
+            resultFD = path == "-" ? 1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
+            guard resultFD >= 0 else {
+                let reason = errno == ELOOP ? "is a symbolic link, which sandbox does not follow" : String(cString: strerror(errno))
+                FileDescriptorOutput.standardError.write("sandbox: --result \(path): \(reason)\n")
+                throw ExitCode(125)
+            }
+        }
+        defer { if resultFD > 2 { close(resultFD) } }
         var supervisor = Supervisor()
         supervisor.relaysSignals = true
         let outcome = supervisor.run(configuration)
         if let failure = outcome.setupFailure {
             FileDescriptorOutput.standardError.write("sandbox: \(failure.message)\n")
         }
-        if let path = result {
-            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-            guard fd >= 0 else {
-                FileDescriptorOutput.standardError.write("sandbox: open \(path): \(String(cString: strerror(errno)))\n")
-                throw ExitCode(125)
-            }
-            defer { close(fd) }
-            try Descriptor.writeAll(fd, outcome.json)
+        if resultFD >= 0 {
+            try Descriptor.writeAll(resultFD, outcome.json)
         }
         throw ExitCode(outcome.exitStatus)
     }
