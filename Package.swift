@@ -46,8 +46,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "SandboxModelTests",
-            dependencies: ["SandboxModel"],
+            name: "SandboxUnitTests",
+            dependencies: ["SandboxModel", "SandboxKernel"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

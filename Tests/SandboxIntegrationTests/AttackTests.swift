@@ -1,0 +1,378 @@
+import Foundation
+import SandboxModel
+import Testing
+
+/// Every row of the attack table in SECURITY.md, run for real: each test asserts
+/// that the attack failed and that the host is unchanged.
+@Suite(.serialized) struct AttackTests {
+    /// x86_64 system-call numbers the probes call directly.
+    static let syscalls: [(name: String, number: Int)] = [
+        ("ptrace", 101), ("process_vm_readv", 310), ("process_vm_writev", 311), ("userfaultfd", 323),
+        ("io_uring_setup", 425), ("bpf", 321), ("perf_event_open", 298), ("keyctl", 250), ("add_key", 248),
+        ("request_key", 249), ("kexec_load", 246), ("kexec_file_load", 320), ("init_module", 175),
+        ("finit_module", 313), ("delete_module", 176), ("open_by_handle_at", 304), ("name_to_handle_at", 303),
+        ("fsopen", 430), ("fsmount", 432), ("fsconfig", 431), ("fspick", 433), ("open_tree", 428),
+        ("move_mount", 429), ("mount_setattr", 442), ("mount", 165), ("umount2", 166), ("pivot_root", 155),
+        ("chroot", 161), ("unshare", 272), ("setns", 308),
+    ]
+
+    static let pythonSyscall = """
+        import ctypes, os, sys
+        libc = ctypes.CDLL(None, use_errno=True)
+        def call(number, *args):
+            ctypes.set_errno(0)
+            result = libc.syscall(number, *[ctypes.c_long(a) for a in args])
+            return result, ctypes.get_errno()
+
+        """
+
+    // MARK: terminal injection (bubblewrap CVE-2017-5226, flatpak CVE-2023-28100)
+
+    @Test func noTerminalAndTIOCSTIRefused() throws {
+        let before = HostSnapshot()
+        let run = Harness.python(
+            Self.pythonSyscall + """
+                import fcntl, termios
+                print("session_leader=%s" % (os.getsid(0) == os.getpid()))
+                print("stdin_is_tty=%s" % os.isatty(0))
+                try:
+                    open("/dev/tty", "rb"); print("dev_tty=opened")
+                except OSError as e:
+                    print("dev_tty=%d" % e.errno)
+                for name, request in (("tiocsti", termios.TIOCSTI), ("tiocsti_high", termios.TIOCSTI | (1 << 32)), ("tioclinux", 0x541C)):
+                    result, error = call(16, 1, request, 0)
+                    print("%s=%d,%d" % (name, result, error))
+                result, error = call(16, 1, termios.TCGETS, 0)
+                print("tcgets_errno=%d" % error)
+                """)
+        let values = run.values
+        #expect(run.result.status == .exited, "\(run.stderr)")
+        #expect(values["session_leader"] == "True")
+        #expect(values["stdin_is_tty"] == "False")
+        #expect(values["dev_tty"] == "\(ENXIO)" || values["dev_tty"] == "\(ENOENT)")
+        #expect(values["tiocsti"] == "-1,\(EPERM)")
+        #expect(values["tiocsti_high"] == "-1,\(EPERM)", "the high bits must not smuggle TIOCSTI past the filter")
+        #expect(values["tioclinux"] == "-1,\(EPERM)")
+        // An ordinary ioctl is allowed through (ENOTTY from the kernel: stdout is not a terminal).
+        #expect(values["tcgets_errno"] == "\(ENOTTY)")
+        #expect(run.denied["ioctl"] == 3)
+        #expect(HostSnapshot() == before)
+    }
+
+    // MARK: ptrace into the sandbox (bubblewrap CVE-2016-8659, runc CVE-2016-9962)
+
+    @Test func ptraceAndProcessMemoryRefused() {
+        let run = Harness.python(
+            Self.pythonSyscall + """
+                print("attach=%d,%d" % call(101, 16, 1, 0, 0))
+                print("vm_readv=%d,%d" % call(310, 1, 0, 0, 0, 0, 0))
+                try:
+                    open("/proc/1/mem", "rb").read(1); print("init_mem=read")
+                except OSError as e:
+                    print("init_mem=%d" % e.errno)
+                try:
+                    os.readlink("/proc/1/exe"); print("init_exe=read")
+                except OSError as e:
+                    print("init_exe=%d" % e.errno)
+                """)
+        let values = run.values
+        #expect(values["attach"] == "-1,\(EPERM)")
+        #expect(values["vm_readv"] == "-1,\(EPERM)")
+        #expect(values["init_mem"] == "\(EACCES)", "init stays non-dumpable")
+        #expect(values["init_exe"] == "\(EACCES)")
+        #expect(run.denied["ptrace"] == 1)
+        #expect(run.denied["process_vm_readv"] == 1)
+    }
+
+    // MARK: /proc/self/exe overwrite (runc CVE-2019-5736)
+
+    @Test func hostBinaryIsNeitherWritableNorReachable() throws {
+        let before = HostSnapshot()
+        let run = Harness.python(
+            """
+            import os
+            for path in ("/proc/1/exe", "/proc/self/exe", "/usr/bin/python3"):
+                try:
+                    open(path, "r+b"); print("%s=opened" % path)
+                except OSError as e:
+                    print("%s=%d" % (path, e.errno))
+            print("host_binary_visible=%s" % os.path.exists("\(Harness.binary)"))
+            """)
+        let values = run.values
+        #expect(values["/proc/1/exe"] == "\(EACCES)")
+        #expect(values["/proc/self/exe"] == "\(ETXTBSY)" || values["/proc/self/exe"] == "\(EROFS)")
+        #expect(values["/usr/bin/python3"] == "\(EROFS)" || values["/usr/bin/python3"] == "\(ETXTBSY)")
+        #expect(values["host_binary_visible"] == "False")
+        #expect(HostSnapshot() == before)
+    }
+
+    // MARK: leaked descriptors and cwd (runc CVE-2024-21626)
+
+    @Test func noHostDescriptorLeaksIn() throws {
+        let directory = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let secret = directory.appendingPathComponent("secret")
+        try "host secret".write(to: secret, atomically: true, encoding: .utf8)
+        // Deliberately not close-on-exec, and a directory too: what a careless supervisor leaks.
+        let leakedFile = open(secret.path, O_RDONLY)
+        let leakedDirectory = open(directory.path, O_RDONLY | O_DIRECTORY)
+        defer {
+            close(leakedFile)
+            close(leakedDirectory)
+        }
+        let run = Harness.python(
+            """
+            import os
+            fds = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+            print("fds=%s" % ",".join(map(str, fds)))
+            print("cwd=%s" % os.getcwd())
+            for fd in fds:
+                if fd > 2:
+                    try:
+                        print("target_%d=%s" % (fd, os.readlink("/proc/self/fd/%d" % fd)))
+                    except OSError:
+                        pass
+            """)
+        let values = run.values
+        // 0-2, and the descriptor listdir itself holds open.
+        let fds = values["fds"]?.split(separator: ",").compactMap { Int($0) } ?? []
+        #expect(fds.filter { $0 > 2 }.count <= 1, "fds: \(values["fds"] ?? "")")
+        #expect(values["cwd"] == "/workspace")
+        #expect(!run.stdout.contains(directory.path))
+        #expect(!run.stdout.contains("secret"))
+    }
+
+    // MARK: symlinks planted in the workspace (crun CVE-2021-30465, runc CVE-2025-31133, flatpak CVE-2024-42472)
+
+    @Test func workspaceSymlinksResolveInsideTheSandbox() throws {
+        let workspace = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: workspace) }
+        try FileManager.default.createSymbolicLink(atPath: workspace.appendingPathComponent("etc").path, withDestinationPath: "/etc")
+        try FileManager.default.createSymbolicLink(atPath: workspace.appendingPathComponent("root").path, withDestinationPath: "/root")
+        try FileManager.default.createSymbolicLink(
+            atPath: workspace.appendingPathComponent("up").path, withDestinationPath: "../../../../..")
+        let before = HostSnapshot()
+        let run = Harness.python(
+            """
+            import os
+            print("shadow=%s" % os.path.exists("etc/shadow"))
+            print("root=%s" % os.path.exists("root"))
+            print("up=%s" % sorted(os.listdir("up")))
+            try:
+                open("etc/passwd", "a").write("evil::0:0::/:/bin/sh\\n"); print("append=ok")
+            except OSError as e:
+                print("append=%d" % e.errno)
+            """) { $0.workspace = workspace.path }
+        let values = run.values
+        #expect(values["shadow"] == "False")
+        #expect(values["root"] == "False")
+        #expect(values["up"] == "['bin', 'dev', 'etc', 'lib', 'lib64', 'proc', 'sbin', 'tmp', 'usr', 'workspace']")
+        #expect(values["append"] == "\(EROFS)")
+        #expect(HostSnapshot() == before)
+        #expect(try String(contentsOfFile: "/etc/passwd", encoding: .utf8).contains("evil") == false)
+    }
+
+    // MARK: a report path turned into a symlink to a host secret
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: Harness.binary), "needs the built sandbox executable"))
+    func resultFileIsNeverWrittenThroughALink() throws {
+        let workspace = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: workspace) }
+        let victim = workspace.appendingPathComponent("victim")
+        try "precious".write(to: victim, atomically: true, encoding: .utf8)
+        let planted = workspace.appendingPathComponent("result.json")
+        try FileManager.default.createSymbolicLink(atPath: planted.path, withDestinationPath: victim.path)
+        let outcome = try Harness.cli(["run", "--workspace", workspace.path, "--result", planted.path, "--", "/bin/true"])
+        #expect(outcome.status == 125)
+        #expect(outcome.stderr.contains("is a symbolic link"))
+        #expect(try String(contentsOf: victim, encoding: .utf8) == "precious")
+    }
+
+    // MARK: capabilities that survive (runc CVE-2022-29162, crun CVE-2022-27650)
+
+    @Test func everyCapabilitySetIsEmptyAndNoNewPrivsIsSet() {
+        let run = Harness.run(["/bin/sh", "-c", "grep -E '^(Cap|NoNewPrivs|Seccomp:|Uid|Gid)' /proc/self/status"])
+        for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+            #expect(run.stdout.contains("\(set):\t0000000000000000"), "\(set) in \(run.stdout)")
+        }
+        #expect(run.stdout.contains("NoNewPrivs:\t1"))
+        #expect(run.stdout.contains("Seccomp:\t2"))
+        #expect(run.stdout.contains("Uid:\t1000\t1000\t1000\t1000"))
+    }
+
+    // MARK: the new mount API, clone3, nested namespaces, and the rest of the refused list
+
+    @Test func refusedSystemCallsFailAndAreCountedByName() {
+        let probes = Self.syscalls.map { "print(\"\($0.name)=%d,%d\" % call(\($0.number), 0, 0, 0, 0, 0))" }
+        let run = Harness.python(
+            Self.pythonSyscall + probes.joined(separator: "\n") + """
+
+                print("clone3=%d,%d" % call(435, 0, 0))
+                print("clone_newuser=%d,%d" % call(56, 0x10000000 | 17, 0, 0, 0, 0))
+                print("clone_newns=%d,%d" % call(56, 0x20000 | 17, 0, 0, 0, 0))
+                pid = os.fork()
+                if pid == 0:
+                    os._exit(7)
+                print("fork=%d" % os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+                import socket
+                for name, family in (("netlink", 16), ("packet", 17), ("vsock", 40), ("unix", 1), ("inet", 2), ("inet6", 10)):
+                    try:
+                        socket.socket(family, socket.SOCK_DGRAM if family != 16 else socket.SOCK_RAW).close(); print("socket_%s=ok" % name)
+                    except OSError as e:
+                        print("socket_%s=%d" % (name, e.errno))
+                """)
+        let values = run.values
+        #expect(run.result.status == .exited, "\(run.stderr)")
+        for probe in Self.syscalls {
+            #expect(values[probe.name] == "-1,\(EPERM)", "\(probe.name): \(values[probe.name] ?? "missing")")
+            #expect(run.denied[probe.name] == 1, "\(probe.name) counted")
+        }
+        #expect(values["clone3"] == "-1,\(ENOSYS)")
+        #expect(run.denied["clone3"] == nil, "clone3 answers ENOSYS silently: libc falls back to clone")
+        #expect(values["clone_newuser"] == "-1,\(EPERM)")
+        #expect(values["clone_newns"] == "-1,\(EPERM)")
+        #expect(run.denied["clone"] == 2)
+        #expect(values["fork"] == "7", "an ordinary fork still works")
+        for family in ["netlink", "packet", "vsock"] {
+            #expect(values["socket_\(family)"] == "\(EPERM)", "\(family)")
+        }
+        for family in ["unix", "inet", "inet6"] {
+            #expect(values["socket_\(family)"] == "ok", "\(family)")
+        }
+    }
+
+    @Test func foreignArchitecturesAreKilled() throws {
+        let workspace = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: workspace) }
+        let source = workspace.appendingPathComponent("i386.c")
+        try """
+            #include <stdio.h>
+            int main(void) {
+                long result;
+                __asm__ volatile("int $0x80" : "=a"(result) : "a"(20L));
+                printf("getpid via int 0x80 returned %ld\\n", result);
+                return 0;
+            }
+            """.write(to: source, atomically: true, encoding: .utf8)
+        let compile = try Harness.cliProcess("/usr/bin/gcc", ["-O0", "-o", workspace.appendingPathComponent("i386").path, source.path])
+        try #require(compile == 0, "gcc is needed to build the 32-bit probe")
+        let i386 = Harness.run(["./i386"]) { $0.workspace = workspace.path }
+        #expect(i386.result.status == .signaled)
+        #expect(i386.result.signal == SIGSYS)
+        #expect(!i386.stdout.contains("returned"))
+
+        let x32 = Harness.python(Self.pythonSyscall + "print(\"x32=%d,%d\" % call(0x40000000 | 39))")
+        #expect(x32.result.signal == SIGSYS)
+        #expect(!x32.stdout.contains("x32="))
+    }
+
+    // MARK: cgroup v1 release_agent (CVE-2022-0492)
+
+    @Test func noCgroupFilesystemInside() {
+        let run = Harness.python(
+            Self.pythonSyscall + """
+                print("sys=%s" % os.path.exists("/sys"))
+                os.makedirs("/tmp/cg", exist_ok=True)
+                print("mount=%d,%d" % call(165, 0, 0, 0, 0, 0))
+                print("cgroup_entry=%s" % open("/proc/self/cgroup").read().strip().split("\\n")[0])
+                """)
+        #expect(run.values["sys"] == "False")
+        #expect(run.values["mount"] == "-1,\(EPERM)")
+        // The cgroup namespace roots the step's group at "/".
+        #expect(run.values["cgroup_entry"]?.hasSuffix(":/") == true, "\(run.stdout)")
+    }
+
+    // MARK: argument injection (flatpak CVE-2024-32462, firejail CVE-2020-17368)
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: Harness.binary), "needs the built sandbox executable"))
+    func commandWordsAreNeverOptions() throws {
+        // A command that looks like an option is looked up as a command, not parsed.
+        let dashed = try Harness.cli(["run", "--", "--workspace=/", "-c", "id"])
+        #expect(dashed.status == 127)
+        #expect(dashed.stderr.contains("execve --workspace=/: No such file or directory"))
+        // Shell metacharacters in arguments stay literal.
+        let literal = try Harness.cli(["run", "--", "/bin/echo", "$(id)", ";", "touch /workspace/x"])
+        #expect(literal.status == 0)
+        #expect(literal.stdout == "$(id) ; touch /workspace/x\n")
+    }
+
+    // MARK: side channels between parallel jobs
+
+    @Test func parallelJobsShareNoShmSocketsOrLocks() async throws {
+        async let first = Task.detached {
+            Harness.python(
+                """
+                import socket, time, os
+                open("/dev/shm/shared", "w").write("from the first job")
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.bind("\\0sandbox-side-channel"); s.listen(1)
+                s2 = socket.socket(socket.AF_INET, socket.SOCK_STREAM); s2.bind(("127.0.0.1", 47123)); s2.listen(1)
+                print("listening=yes", flush=True)
+                time.sleep(2)
+                """)
+        }.value
+        try await Task.sleep(nanoseconds: 700_000_000)
+        let second = Harness.python(
+            """
+            import socket, os
+            print("shm=%s" % os.path.exists("/dev/shm/shared"))
+            for name, family, address in (("abstract", socket.AF_UNIX, "\\0sandbox-side-channel"), ("tcp", socket.AF_INET, ("127.0.0.1", 47123))):
+                s = socket.socket(family, socket.SOCK_STREAM)
+                try:
+                    s.connect(address); print("%s=connected" % name)
+                except OSError as e:
+                    print("%s=%d" % (name, e.errno))
+            """)
+        let firstRun = await first
+        #expect(firstRun.values["listening"] == "yes", "\(firstRun.stderr)")
+        #expect(second.values["shm"] == "False")
+        #expect(second.values["abstract"] == "\(ECONNREFUSED)")
+        #expect(second.values["tcp"] == "\(ECONNREFUSED)")
+    }
+
+    @Test func noNetworkButLoopback() {
+        let run = Harness.python(
+            """
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM); s.bind(("127.0.0.1", 0)); s.listen(1)
+            c = socket.create_connection(s.getsockname()); print("loopback=ok")
+            for name, address in (("outside", ("1.1.1.1", 53)), ("host_v6", ("::1", 22))):
+                family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+                t = socket.socket(family, socket.SOCK_STREAM); t.settimeout(2)
+                try:
+                    t.connect(address); print("%s=connected" % name)
+                except OSError as e:
+                    print("%s=%s" % (name, e.errno))
+            print("interfaces=%s" % sorted(line.split(":")[0].strip() for line in open("/proc/net/dev").readlines()[2:]))
+            """)
+        #expect(run.values["loopback"] == "ok", "\(run.stderr)")
+        #expect(run.values["outside"] == "\(ENETUNREACH)")
+        #expect(run.values["host_v6"] == "\(ECONNREFUSED)", "::1 is the sandbox's own loopback")
+        #expect(run.values["interfaces"] == "['lo']")
+    }
+
+    @Test func environmentAndHostSecretsStayOutside() {
+        setenv("SANDBOX_TEST_HOST_SECRET", "hunter2", 1)
+        let run = Harness.run(["/bin/sh", "-c", "env; ls -d /home /root /run /sys /etc/shadow /var 2>&1; hostname"])
+        #expect(!run.stdout.contains("hunter2"))
+        #expect(!run.stdout.contains("SANDBOX_TEST_HOST_SECRET"))
+        let names = run.stdout.split(separator: "\n").compactMap { $0.split(separator: "=").first.map(String.init) }
+        #expect(Set(names.filter { $0.allSatisfy { $0.isUppercase || $0 == "_" } }).isSubset(of: ["PATH", "HOME", "LANG", "TMPDIR", "PWD", "SHLVL", "_"]))
+        for path in ["/home", "/root", "/run", "/sys", "/etc/shadow", "/var"] {
+            #expect(run.stdout.contains("'\(path)': No such file or directory"), "\(path)")
+        }
+        #expect(run.stdout.hasSuffix("sandbox\n"))
+    }
+}
+
+extension Harness {
+    /// Runs a host tool (the test's own setup, never untrusted input); returns its exit status.
+    static func cliProcess(_ path: String, _ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}

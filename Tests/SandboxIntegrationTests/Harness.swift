@@ -1,0 +1,123 @@
+import Foundation
+import SandboxKernel
+import SandboxModel
+import SandboxSupervisor
+import Testing
+
+/// What a real sandbox did: its result and everything it wrote.
+struct Captured {
+    var result: StepResult
+    var stdout: String
+    var stderr: String
+
+    /// `key=value` lines the probe scripts print.
+    var values: [String: String] {
+        var values: [String: String] = [:]
+        for line in stdout.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
+        }
+        return values
+    }
+
+    var denied: [String: Int] {
+        Dictionary(uniqueKeysWithValues: result.deniedSyscalls.map { ($0.name, $0.count) })
+    }
+}
+
+enum Harness {
+    static let isRoot = geteuid() == 0
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let binary = packageRoot.appendingPathComponent(".build/debug/sandbox").path
+
+    /// Runs `command` in a real sandbox, capturing its output.
+    static func run(_ command: [String], configure: (inout RunConfiguration) -> Void = { _ in }) -> Captured {
+        var configuration = RunConfiguration(command: command)
+        configure(&configuration)
+        let out = anonymousFile()
+        let err = anonymousFile()
+        defer {
+            close(out)
+            close(err)
+        }
+        let result = Supervisor().run(configuration, stdout: out, stderr: err)
+        return Captured(result: result, stdout: contents(of: out), stderr: contents(of: err))
+    }
+
+    /// A Python probe, run with Debian's interpreter.
+    static func python(_ script: String, configure: (inout RunConfiguration) -> Void = { _ in }) -> Captured {
+        run(["/usr/bin/python3", "-c", script], configure: configure)
+    }
+
+    static func anonymousFile() -> Int32 {
+        var template = Array("/tmp/sandbox-capture-XXXXXX".utf8CString)
+        let fd = mkstemp(&template)
+        precondition(fd >= 0)
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        return fd
+    }
+
+    static func contents(of fd: Int32) -> String {
+        lseek(fd, 0, SEEK_SET)
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { break }
+            data.append(contentsOf: buffer[0..<count])
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A host directory for one test, removed afterwards by the caller.
+    static func temporaryDirectory() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-test-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Runs the `sandbox` executable itself; returns exit status, stdout, stderr.
+    static func cli(_ arguments: [String], asUser user: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        if let user {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", "--", binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// A fingerprint of host state an attack might try to change.
+struct HostSnapshot: Equatable {
+    var entries: [String: String]
+
+    static let watched = ["/etc/passwd", "/etc/shadow", "/etc/hostname", "/usr/bin", "/root", Harness.binary]
+
+    init(extra: [String] = []) {
+        var entries: [String: String] = [:]
+        for path in Self.watched + extra {
+            var info = stat()
+            if lstat(path, &info) == 0 {
+                entries[path] = "\(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_mode)"
+            } else {
+                entries[path] = "absent"
+            }
+        }
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count)
+        entries["hostname"] = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        self.entries = entries
+    }
+}

@@ -1,0 +1,74 @@
+import Testing
+
+@testable import SandboxModel
+
+@Suite struct RootLayoutTests {
+    static let mergedUsr = HostLayout(
+        topLevel: [("bin", "usr/bin"), ("lib", "usr/lib"), ("lib64", "usr/lib64"), ("sbin", "usr/sbin")],
+        linkerCache: "/etc/ld.so.cache", certificates: "/etc/ssl/certs", alternatives: "/etc/alternatives",
+        resolver: "/etc/resolv.conf")
+
+    static func topLevelPaths(_ ops: [RootOperation]) -> Set<String> {
+        Set(ops.map { "/" + ($0.path.split(separator: "/").first.map(String.init) ?? "") })
+    }
+
+    @Test func onlyThePlannedTopLevelEntries() {
+        let ops = RootLayout.operations(for: RunConfiguration(command: ["true"]), host: Self.mergedUsr, workspace: nil)
+        #expect(
+            Self.topLevelPaths(ops) == [
+                "/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc", "/proc", "/dev", "/tmp", "/workspace",
+            ])
+    }
+
+    @Test func usrIsReadOnlyAndMergedLinksAreLinks() {
+        let ops = RootLayout.operations(for: RunConfiguration(command: ["true"]), host: Self.mergedUsr, workspace: nil)
+        #expect(ops.contains(.bind(source: "/usr", target: "/usr", readOnly: true)))
+        #expect(ops.contains(.symlink(target: "usr/bin", at: "/bin")))
+        #expect(!ops.contains { if case .bind(_, "/bin", _, _) = $0 { true } else { false } })
+    }
+
+    @Test func writableBindsAreOnlyTheWorkspaceAndDevices() {
+        let ops = RootLayout.operations(
+            for: RunConfiguration(command: ["true"]), host: Self.mergedUsr, workspace: "/srv/checkout")
+        let writable = ops.compactMap { op -> String? in
+            if case .bind(_, let target, false, _) = op { target } else { nil }
+        }
+        #expect(writable == ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/workspace"])
+        let withDevices = ops.filter { if case .bind(_, _, _, true) = $0 { true } else { false } }
+        #expect(withDevices.count == 5)
+    }
+
+    @Test func freshWorkspaceIsATmpfs() {
+        let ops = RootLayout.operations(for: RunConfiguration(command: ["true"]), host: Self.mergedUsr, workspace: nil)
+        #expect(ops.contains(.tmpfs("/workspace", size: .mebibytes(512), mode: 0o1777)))
+    }
+
+    @Test func resolverOnlyWithHostNetwork() {
+        var configuration = RunConfiguration(command: ["true"])
+        let without = RootLayout.operations(for: configuration, host: Self.mergedUsr, workspace: nil)
+        #expect(!without.contains { $0.path == "/etc/resolv.conf" })
+        configuration.network = .host
+        let with = RootLayout.operations(for: configuration, host: Self.mergedUsr, workspace: nil)
+        #expect(with.contains(.bind(source: "/etc/resolv.conf", target: "/etc/resolv.conf", readOnly: true)))
+    }
+
+    @Test func extraBindsGetTheirParentsCreatedOnce() throws {
+        var configuration = RunConfiguration(command: ["true"])
+        configuration.binds = [try BindMount(parsing: "/opt/swift"), try BindMount(parsing: "/srv/go:/opt/go")]
+        let ops = RootLayout.operations(for: configuration, host: Self.mergedUsr, workspace: nil)
+        #expect(ops.filter { $0 == .directory("/opt", mode: 0o755) }.count == 1)
+        let optSwift = try #require(ops.firstIndex(of: .directory("/opt/swift", mode: 0o755)))
+        let bind = try #require(ops.firstIndex(of: .bind(source: "/opt/swift", target: "/opt/swift", readOnly: true)))
+        #expect(optSwift < bind)
+    }
+
+    @Test func generatedPasswdNamesTheSandboxUserOnly() throws {
+        let ops = RootLayout.operations(for: RunConfiguration(command: ["true"]), host: Self.mergedUsr, workspace: nil)
+        let passwd = try #require(
+            ops.compactMap { op -> String? in
+                if case .file("/etc/passwd", let contents, _) = op { contents } else { nil }
+            }.first)
+        #expect(passwd.hasPrefix("sandbox:x:1000:1000:"))
+        #expect(!passwd.contains("root"))
+    }
+}
