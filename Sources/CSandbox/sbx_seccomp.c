@@ -116,7 +116,7 @@ int sbx_filter_compile(const struct sbx_rule *rules, size_t count, void **progra
     return result;
 }
 
-int sbx_notify_answer(int listener, int error, int *syscall_number, uint32_t *arch) {
+int sbx_notify_answer(int listener, int answer, int error, int *syscall_number, uint32_t *arch) {
     // The kernel may grow these structures; ask for their sizes once.
     static struct seccomp_notif_sizes sizes;
     static int have_sizes;
@@ -139,6 +139,9 @@ int sbx_notify_answer(int listener, int error, int *syscall_number, uint32_t *ar
     }
     *syscall_number = request->data.nr;
     *arch = request->data.arch;
+    if (!answer) {
+        return 0;
+    }
     response->id = request->id;
     response->error = -error;
     response->val = 0;

@@ -173,14 +173,17 @@ struct EventLoop {
     mutating func answerRefusedCall(revents: Int16) {
         var number: Int32 = 0
         var arch: UInt32 = 0
-        if revents & Int16(POLLIN) != 0 && sbx_notify_answer(listener, EPERM, &number, &arch) == 0 {
+        // Under `on-deny kill` the call is never answered: the caller stays blocked
+        // in it until the step is torn down, so nothing after it runs.
+        let killing = configuration.seccomp.onDeny == .kill
+        if revents & Int16(POLLIN) != 0 && sbx_notify_answer(listener, killing ? 0 : 1, EPERM, &number, &arch) == 0 {
             let name = SeccompCompiler.syscallName(number)
             if let index = denied.firstIndex(where: { $0.name == name }) {
                 denied[index].count += 1
             } else {
                 denied.append((name, 1))
             }
-            if configuration.seccomp.onDeny == .kill { terminate(.refusedSyscall) }
+            if killing { terminate(.refusedSyscall) }
             return
         }
         // Every filtered process is gone, or the listener broke: stop watching it.

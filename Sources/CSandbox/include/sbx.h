@@ -67,10 +67,11 @@ int sbx_filter_compile(const struct sbx_rule *rules, size_t count, void **progra
 /// The version of the libseccomp this was linked against, as "major.minor.micro".
 void sbx_seccomp_version(char *buffer, size_t size);
 
-/// Receives one notification from `listener` and answers it with `-error`.
+/// Receives one notification from `listener` and, when `answer` is non-zero,
+/// answers it with `-error`; unanswered, the caller stays blocked in the call.
 /// Stores the system-call number and the audit architecture. Returns 0, or a
 /// negative errno (-ENOENT when the caller went away before the answer).
-int sbx_notify_answer(int listener, int error, int *syscall, uint32_t *arch);
+int sbx_notify_answer(int listener, int answer, int error, int *syscall, uint32_t *arch);
 
 // MARK: - Small wrappers Swift cannot reach
 

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+/// `sandbox` run by an ordinary user: still contained, with the limits the host
+/// gives such a user, and it says which ones it could not have.
+@Suite(.serialized) struct RootlessTests {
+    static let userName = "sandbox-test"
+
+    /// The user to run as (created when root), and a copy of the binary that user can execute.
+    static let setup: (user: String?, binary: String)? = {
+        guard FileManager.default.fileExists(atPath: Harness.binary) else { return nil }
+        var user: String?
+        if Harness.isRoot {
+            if getpwnam(userName) == nil {
+                let status = try? Harness.cliProcess(
+                    "/usr/sbin/useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", userName])
+                guard status == 0 else { return nil }
+            }
+            user = userName
+        }
+        let directory = Harness.temporaryDirectory()
+        let copy = directory.appendingPathComponent("sandbox").path
+        guard (try? FileManager.default.copyItem(atPath: Harness.binary, toPath: copy)) != nil else { return nil }
+        chmod(directory.path, 0o755)
+        chmod(copy, 0o755)
+        return (user, copy)
+    }()
+
+    static let available = setup != nil
+
+    static func run(_ arguments: [String], workspace: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        let setup = try #require(Self.setup)
+        if let workspace, let user = setup.user, let entry = getpwnam(user) {
+            chown(workspace.path, entry.pointee.pw_uid, entry.pointee.pw_gid)
+        }
+        let process = Process()
+        if let user = setup.user {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", "--", setup.binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: setup.binary)
+            process.arguments = arguments
+        }
+        process.currentDirectoryURL = URL(fileURLWithPath: "/")
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func record(_ text: String) throws -> [String: Any] {
+        let start = try #require(text.firstIndex(of: "{"))
+        let object = try JSONSerialization.jsonObject(with: Data(text[start...].utf8))
+        return try #require(object as? [String: Any])
+    }
+
+    @Test(.enabled(if: available, "needs the built executable, and root to create the test user"))
+    func ordinaryUserGetsAContainedStep() throws {
+        let workspace = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: workspace) }
+        let outcome = try Self.run(
+            [
+                "run", "--workspace", workspace.path, "--", "/bin/sh", "-c",
+                "id -u; grep -E '^CapEff|^NoNewPrivs' /proc/self/status; echo made > artifact",
+            ], workspace: workspace)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout == "1000\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\n")
+        #expect(try String(contentsOf: workspace.appendingPathComponent("artifact"), encoding: .utf8) == "made\n")
+        if outcome.stderr.contains("no cgroup") {
+            #expect(outcome.stderr.contains("RLIMIT_AS"), "it says which limits are weaker")
+        }
+    }
+
+    @Test(.enabled(if: available, "needs the built executable, and root to create the test user"))
+    func memoryIsStillBounded() throws {
+        let outcome = try Self.run([
+            "run", "--memory", "128M", "--result", "-", "--", "/usr/bin/python3", "-c",
+            "x = bytearray(512 << 20); print('allocated')",
+        ])
+        #expect(!outcome.stdout.contains("allocated"))
+        #expect(outcome.status != 0)
+        let record = try Self.record(outcome.stdout)
+        #expect(record["status"] as? String != nil)
+        #expect((record["status"] as? String) != "exited" || (record["exitCode"] as? Int) != 0)
+    }
+
+    @Test(.enabled(if: available, "needs the built executable, and root to create the test user"))
+    func refusedCallsAreCountedToo() throws {
+        let outcome = try Self.run([
+            "run", "--result", "-", "--", "/usr/bin/python3", "-c",
+            "import ctypes; print(ctypes.CDLL(None, use_errno=True).syscall(101, 16, 1, 0, 0))",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let record = try Self.record(outcome.stdout)
+        let denied = try #require(record["deniedSyscalls"] as? [[String: Any]])
+        #expect(denied.count == 1)
+        #expect(denied.first?["name"] as? String == "ptrace")
+        #expect(outcome.stdout.hasPrefix("-1\n"))
+    }
+
+    @Test(.enabled(if: available, "needs the built executable, and root to create the test user"))
+    func doctorReportsTheRootlessModes() throws {
+        let outcome = try Self.run(["doctor"])
+        #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+        #expect(outcome.stdout.contains("rootless"))
+        #expect(outcome.stdout.contains("probe sandbox"))
+        #expect(outcome.stdout.contains("containment: available"))
+    }
+}
