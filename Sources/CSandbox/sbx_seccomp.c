@@ -226,3 +226,34 @@ int sbx_signal_relay_next(int fd) {
     ssize_t got = read(fd, &info, sizeof info);
     return got == (ssize_t)sizeof info ? (int)info.ssi_signo : 0;
 }
+
+static void *sbx_cgroup_warm_thread(void *argument) {
+    char *path = argument;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char digits[24];
+        int length = snprintf(digits, sizeof digits, "%ld", (long)syscall(SYS_gettid));
+        (void)!write(fd, digits, (size_t)length);
+        close(fd);
+    }
+    free(path);
+    return NULL;
+}
+
+int sbx_cgroup_warm_attach(const char *tasks_path) {
+    char *path = strdup(tasks_path);
+    if (path == NULL) {
+        return -ENOMEM;
+    }
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    int result = pthread_create(&thread, &attributes, sbx_cgroup_warm_thread, path);
+    pthread_attr_destroy(&attributes);
+    if (result != 0) {
+        free(path);
+        return -result;
+    }
+    return 0;
+}

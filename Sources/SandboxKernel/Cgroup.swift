@@ -1,3 +1,4 @@
+import CSandbox
 import Glibc
 public import SandboxModel
 
@@ -19,6 +20,8 @@ public struct CgroupUsage: Equatable, Sendable {
 public protocol StepCgroup: AnyObject {
     /// "cgroup v1", "cgroup v2": how the limits are enforced.
     var mode: String { get }
+    /// Whether the group accounts CPU time, so the whole step's can be limited.
+    var accountsCPU: Bool { get }
     func attach(_ pid: Int32) throws
     func usage() -> CgroupUsage
     /// Removes the group; the step's processes must be gone.
@@ -142,6 +145,16 @@ public enum CgroupHost: Sendable, Equatable {
             return try CgroupV1Step(memory: memory, pids: pids, cpuacct: cpuacct, name: name, limits: limits)
         case .unavailable(let reason):
             throw SystemError("cgroup", errno: nil, hint: reason)
+        }
+    }
+
+    /// Under v1, moving a task costs the kernel an RCU grace period (about 6 ms
+    /// here) the first time after a quiet spell. Paying it on a side thread while
+    /// the step is being prepared makes the real attach nearly free. v2 hosts want
+    /// CLONE_INTO_CGROUP instead, which needs no move at all.
+    public func warmAttach() {
+        if case .v1(_, let pids, _) = self, geteuid() == 0 {
+            _ = sbx_cgroup_warm_attach(pids + "/tasks")
         }
     }
 

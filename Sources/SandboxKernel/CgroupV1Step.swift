@@ -8,6 +8,7 @@ final class CgroupV1Step: StepCgroup {
     let pids: String
     let cpuacct: String?
     var mode: String { "cgroup v1" }
+    var accountsCPU: Bool { cpuacct != nil }
 
     init(
         memory memoryRoot: String, pids pidsRoot: String, cpuacct cpuacctRoot: String?, name: String,

@@ -7,6 +7,7 @@ import SandboxModel
 final class CgroupV2Step: StepCgroup {
     let directory: String
     var mode: String { "cgroup v2" }
+    var accountsCPU: Bool { true }
 
     init(own: String, name: String, limits: ResourceLimits) throws {
         let steps = own + "/" + CgroupHost.stepsDirectoryName

@@ -49,7 +49,7 @@ struct EventLoop {
 
     mutating func run() {
         let deadline = started + configuration.limits.timeout.milliseconds * 1_000_000
-        let watchCPU = cgroup?.usage().cpuNanoseconds != nil
+        let watchCPU = cgroup?.accountsCPU ?? false
         let cpuLimit = configuration.limits.cpuTime.milliseconds * 1_000_000
         var buffer = [UInt8](repeating: 0, count: Self.chunk)
         defer { Descriptor.close(listener) }

@@ -24,6 +24,7 @@ public struct Supervisor: Sendable {
     /// Never throws: a sandbox that cannot be set up is a `setup-failed` result.
     public func run(_ configuration: RunConfiguration, stdout: Int32 = 1, stderr: Int32 = 2) -> StepResult {
         let started = Clock.now()
+        cgroups.warmAttach()
         var result: StepResult
         do {
             let prepared = try prepare(configuration)

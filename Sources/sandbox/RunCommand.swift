@@ -31,7 +31,7 @@ struct RunCommand: ParsableCommand {
     var memory: String = "2G"
 
     @Option(help: "Processes and threads of the whole step.")
-    var pids: UInt64 = 256
+    var pids: String = "256"
 
     @Option(name: .customLong("cpu-time"), help: ArgumentHelp("CPU time of the whole step.", valueName: "SECONDS"))
     var cpuTime: String = "600"
@@ -44,7 +44,8 @@ struct RunCommand: ParsableCommand {
         help: ArgumentHelp("Bytes per stream before the step is stopped.", valueName: "SIZE"))
     var outputLimit: String = "16M"
 
-    @Option(name: .customLong("tmp-size"), help: ArgumentHelp("Size of the private /tmp.", valueName: "SIZE"))
+    @Option(
+        name: .customLong("tmp-size"), help: ArgumentHelp("Size of the private /tmp and /dev/shm.", valueName: "SIZE"))
     var tmpSize: String = "512M"
 
     @Option(
@@ -63,65 +64,62 @@ struct RunCommand: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
     var command: [String] = []
 
-    func validate() throws {
-        if command.isEmpty { throw ValidationError("give the command after --, e.g. sandbox run -- /bin/true") }
-        _ = try makeConfiguration()
+    var options: RunOptions {
+        var options = RunOptions()
+        options.workspace = workspace
+        options.readOnlyBinds = readOnlyBinds
+        options.network = network
+        options.memory = memory
+        options.pids = pids
+        options.cpuTime = cpuTime
+        options.timeout = timeout
+        options.outputLimit = outputLimit
+        options.tmpSize = tmpSize
+        options.fileSize = fileSize
+        options.environment = environment
+        options.seccomp = seccomp
+        options.result = result
+        options.command = command
+        return options
     }
 
-    func makeConfiguration() throws -> RunConfiguration {
+    func validate() throws {
+        _ = try Self.configuration(of: options)
+    }
+
+    func run() throws {
+        try Self.execute(options)
+    }
+
+    static func configuration(of options: RunOptions) throws -> RunConfiguration {
         do {
-            var configuration = RunConfiguration(command: command)
-            configuration.workspace = workspace
-            configuration.binds = try readOnlyBinds.map(BindMount.init(parsing:))
-            guard let mode = NetworkMode(rawValue: network) else {
-                throw ModelError("--network", "'\(network)' is not one of: none, host")
-            }
-            configuration.network = mode
-            configuration.limits.memory = try ByteSize(parsing: memory, option: "--memory")
-            guard pids > 0 else { throw ModelError("--pids", "must be at least 1") }
-            configuration.limits.pids = pids
-            configuration.limits.cpuTime = try TimeSpan(parsing: cpuTime, option: "--cpu-time")
-            configuration.limits.timeout = try TimeSpan(parsing: timeout, option: "--timeout")
-            configuration.limits.output = try ByteSize(parsing: outputLimit, option: "--output-limit")
-            configuration.limits.tmpSize = try ByteSize(parsing: tmpSize, option: "--tmp-size")
-            configuration.limits.fileSize = try ByteSize(parsing: fileSize, option: "--file-size")
-            for limit in [("--memory", configuration.limits.memory), ("--tmp-size", configuration.limits.tmpSize)]
-            where limit.1.bytes < 1 << 20 {
-                throw ModelError(limit.0, "at least 1M is needed")
-            }
-            guard configuration.limits.cpuTime.milliseconds >= 1000 else {
-                throw ModelError("--cpu-time", "at least one second")
-            }
-            guard configuration.limits.timeout.milliseconds > 0 else {
-                throw ModelError("--timeout", "must be positive")
-            }
-            for entry in environment { try configuration.setEnvironment(parsing: entry) }
-            if seccomp != "default" {
-                guard let text = Descriptor.readSmallFile(seccomp) else {
-                    throw ModelError("--seccomp", "cannot read '\(seccomp)': \(String(cString: strerror(errno)))")
+            return try options.configuration { path in
+                guard let text = Descriptor.readSmallFile(path) else {
+                    throw ModelError("--seccomp", "cannot read '\(path)': \(String(cString: strerror(errno)))")
                 }
-                configuration.seccomp = try SeccompProfile(parsing: text, source: seccomp)
+                return text
             }
-            return configuration
         } catch let error as ModelError {
             throw ValidationError(error.description)
         }
     }
 
-    func run() throws {
-        let configuration = try makeConfiguration()
+    /// Runs the step and exits with its status. Shared by the parser and the fast path.
+    static func execute(_ options: RunOptions) throws -> Never {
+        let configuration = try configuration(of: options)
         // Opened before the command runs, and never through a link: the path may
         // lie in a workspace the untrusted code controls.
         var resultFD: Int32 = -1
-        if let path = result {
+        if let path = options.result {
             resultFD = path == "-" ? 1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
             guard resultFD >= 0 else {
-                let reason = errno == ELOOP ? "is a symbolic link, which sandbox does not follow" : String(cString: strerror(errno))
+                let reason =
+                    errno == ELOOP
+                    ? "is a symbolic link, which sandbox does not follow" : String(cString: strerror(errno))
                 FileDescriptorOutput.standardError.write("sandbox: --result \(path): \(reason)\n")
-                throw ExitCode(125)
+                Glibc.exit(125)
             }
         }
-        defer { if resultFD > 2 { close(resultFD) } }
         var supervisor = Supervisor()
         supervisor.relaysSignals = true
         let outcome = supervisor.run(configuration)
@@ -129,8 +127,8 @@ struct RunCommand: ParsableCommand {
             FileDescriptorOutput.standardError.write("sandbox: \(failure.message)\n")
         }
         if resultFD >= 0 {
-            try Descriptor.writeAll(resultFD, outcome.json)
+            try? Descriptor.writeAll(resultFD, outcome.json)
         }
-        throw ExitCode(outcome.exitStatus)
+        Glibc.exit(outcome.exitStatus)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import SandboxModel
 
 /// `sandbox`: runs untrusted build, test and lint commands contained.
 @main
@@ -13,6 +14,17 @@ struct SandboxCommand: ParsableCommand {
     /// the command's own exit codes keep their meaning.
     static func main() {
         signal(SIGPIPE, SIG_IGN)
+        // The fast path: a well-formed `sandbox run` skips the general parser,
+        // whose reflection costs milliseconds on every start. Anything unusual
+        // (help, a mistake) goes to the parser, which explains it.
+        let arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "run", let options = RunOptions.parseQuickly(arguments.dropFirst()) {
+            do {
+                try RunCommand.execute(options)
+            } catch {
+                // A value the parser would refuse: let it say why.
+            }
+        }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -147,8 +147,10 @@ import Testing
     @Test func workspaceSymlinksResolveInsideTheSandbox() throws {
         let workspace = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: workspace) }
-        try FileManager.default.createSymbolicLink(atPath: workspace.appendingPathComponent("etc").path, withDestinationPath: "/etc")
-        try FileManager.default.createSymbolicLink(atPath: workspace.appendingPathComponent("root").path, withDestinationPath: "/root")
+        try FileManager.default.createSymbolicLink(
+            atPath: workspace.appendingPathComponent("etc").path, withDestinationPath: "/etc")
+        try FileManager.default.createSymbolicLink(
+            atPath: workspace.appendingPathComponent("root").path, withDestinationPath: "/root")
         try FileManager.default.createSymbolicLink(
             atPath: workspace.appendingPathComponent("up").path, withDestinationPath: "../../../../..")
         let before = HostSnapshot()
@@ -162,7 +164,8 @@ import Testing
                 open("etc/passwd", "a").write("evil::0:0::/:/bin/sh\\n"); print("append=ok")
             except OSError as e:
                 print("append=%d" % e.errno)
-            """) { $0.workspace = workspace.path }
+            """
+        ) { $0.workspace = workspace.path }
         let values = run.values
         #expect(values["shadow"] == "False")
         #expect(values["root"] == "False")
@@ -182,7 +185,9 @@ import Testing
         try "precious".write(to: victim, atomically: true, encoding: .utf8)
         let planted = workspace.appendingPathComponent("result.json")
         try FileManager.default.createSymbolicLink(atPath: planted.path, withDestinationPath: victim.path)
-        let outcome = try Harness.cli(["run", "--workspace", workspace.path, "--result", planted.path, "--", "/bin/true"])
+        let outcome = try Harness.cli([
+            "run", "--workspace", workspace.path, "--result", planted.path, "--", "/bin/true",
+        ])
         #expect(outcome.status == 125)
         #expect(outcome.stderr.contains("is a symbolic link"))
         #expect(try String(contentsOf: victim, encoding: .utf8) == "precious")
@@ -246,15 +251,16 @@ import Testing
         defer { try? FileManager.default.removeItem(at: workspace) }
         let source = workspace.appendingPathComponent("i386.c")
         try """
-            #include <stdio.h>
-            int main(void) {
-                long result;
-                __asm__ volatile("int $0x80" : "=a"(result) : "a"(20L));
-                printf("getpid via int 0x80 returned %ld\\n", result);
-                return 0;
-            }
-            """.write(to: source, atomically: true, encoding: .utf8)
-        let compile = try Harness.cliProcess("/usr/bin/gcc", ["-O0", "-o", workspace.appendingPathComponent("i386").path, source.path])
+        #include <stdio.h>
+        int main(void) {
+            long result;
+            __asm__ volatile("int $0x80" : "=a"(result) : "a"(20L));
+            printf("getpid via int 0x80 returned %ld\\n", result);
+            return 0;
+        }
+        """.write(to: source, atomically: true, encoding: .utf8)
+        let compile = try Harness.cliProcess(
+            "/usr/bin/gcc", ["-O0", "-o", workspace.appendingPathComponent("i386").path, source.path])
         try #require(compile == 0, "gcc is needed to build the 32-bit probe")
         let i386 = Harness.run(["./i386"]) { $0.workspace = workspace.path }
         #expect(i386.result.status == .signaled)
@@ -357,7 +363,10 @@ import Testing
         #expect(!run.stdout.contains("hunter2"))
         #expect(!run.stdout.contains("SANDBOX_TEST_HOST_SECRET"))
         let names = run.stdout.split(separator: "\n").compactMap { $0.split(separator: "=").first.map(String.init) }
-        #expect(Set(names.filter { $0.allSatisfy { $0.isUppercase || $0 == "_" } }).isSubset(of: ["PATH", "HOME", "LANG", "TMPDIR", "PWD", "SHLVL", "_"]))
+        #expect(
+            Set(names.filter { $0.allSatisfy { $0.isUppercase || $0 == "_" } }).isSubset(of: [
+                "PATH", "HOME", "LANG", "TMPDIR", "PWD", "SHLVL", "_",
+            ]))
         for path in ["/home", "/root", "/run", "/sys", "/etc/shadow", "/var"] {
             #expect(run.stdout.contains("'\(path)': No such file or directory"), "\(path)")
         }

@@ -78,7 +78,9 @@ enum Harness {
     }
 
     /// Runs the `sandbox` executable itself; returns exit status, stdout, stderr.
-    static func cli(_ arguments: [String], asUser user: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func cli(_ arguments: [String], asUser user: String? = nil) throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
         let process = Process()
         if let user {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
@@ -95,7 +97,10 @@ enum Harness {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: outData, as: UTF8.self),
+            String(decoding: errData, as: UTF8.self)
+        )
     }
 }
 

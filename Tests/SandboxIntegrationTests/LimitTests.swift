@@ -18,7 +18,8 @@ import Testing
             chunks = []
             while True:
                 chunks.append(bytearray(8 << 20))
-            """) { $0.limits.memory = .mebibytes(96) }
+            """
+        ) { $0.limits.memory = .mebibytes(96) }
         #expect(run.result.status == .memoryLimit)
         #expect(run.result.signal == SIGKILL)
         #expect(run.result.limitsHit == [.memory])
@@ -43,7 +44,8 @@ import Testing
                 print("refused_after=%d" % children)
                 print("errno=%d" % e.errno)
                 raise SystemExit(3)
-            """) { $0.limits.pids = 16 }
+            """
+        ) { $0.limits.pids = 16 }
         #expect(run.result.status == .pidsLimit)
         #expect(run.result.exitCode == 3)
         #expect(run.result.limitsHit.contains(.pids))
@@ -66,7 +68,8 @@ import Testing
             except OSError as e:
                 print("errno=%d" % e.errno)
             print("written=%d" % written)
-            """) { $0.limits.tmpSize = .mebibytes(8) }
+            """
+        ) { $0.limits.tmpSize = .mebibytes(8) }
         #expect(run.values["errno"] == "\(ENOSPC)")
         let written = Int(run.values["written"] ?? "") ?? -1
         #expect(written > 4 << 20 && written <= 8 << 20)
@@ -84,7 +87,9 @@ import Testing
         #expect(run.result.limitsHit == [.fileSize])
         #expect(run.result.status == .signaled)
         #expect(run.result.signal == SIGXFSZ)
-        let size = try FileManager.default.attributesOfItem(atPath: workspace.appendingPathComponent("big").path)[.size] as? Int
+        let size =
+            try FileManager.default.attributesOfItem(atPath: workspace.appendingPathComponent("big").path)[.size]
+            as? Int
         #expect(size == 1 << 20)
     }
 
@@ -149,7 +154,9 @@ import Testing
         let run = Harness.run(["/bin/true"])
         #expect(run.result.status == .exited)
         #expect(!FileManager.default.fileExists(atPath: abandoned))
-        let ours = try FileManager.default.contentsOfDirectory(atPath: steps).filter { $0.hasPrefix("step-\(getpid())-") }
+        let ours = try FileManager.default.contentsOfDirectory(atPath: steps).filter {
+            $0.hasPrefix("step-\(getpid())-")
+        }
         #expect(ours.isEmpty, "\(ours)")
     }
 }
@@ -215,7 +222,8 @@ import Testing
             print("before", flush=True)
             ctypes.CDLL(None).syscall(101, 16, 1, 0, 0)
             print("after", flush=True)
-            """) { $0.seccomp = profile }
+            """
+        ) { $0.seccomp = profile }
         #expect(run.result.signal == SIGSYS)
         #expect(run.result.limitsHit == [.seccomp])
         #expect(run.result.deniedSyscalls == [.init(name: "ptrace", count: 1)])
@@ -226,7 +234,9 @@ import Testing
     func signalsAreRelayedToTheCommand() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Harness.binary)
-        process.arguments = ["run", "--", "/bin/sh", "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done"]
+        process.arguments = [
+            "run", "--", "/bin/sh", "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
+        ]
         let out = Pipe()
         process.standardOutput = out
         try process.run()

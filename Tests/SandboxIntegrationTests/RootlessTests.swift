@@ -28,7 +28,9 @@ import Testing
 
     static let available = setup != nil
 
-    static func run(_ arguments: [String], workspace: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ arguments: [String], workspace: URL? = nil) throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
         let setup = try #require(Self.setup)
         if let workspace, let user = setup.user, let entry = getpwnam(user) {
             chown(workspace.path, entry.pointee.pw_uid, entry.pointee.pw_gid)
@@ -36,7 +38,8 @@ import Testing
         let process = Process()
         if let user = setup.user {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", "--", setup.binary] + arguments
+            process.arguments =
+                ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", "--", setup.binary] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: setup.binary)
             process.arguments = arguments
@@ -50,7 +53,9 @@ import Testing
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     static func record(_ text: String) throws -> [String: Any] {

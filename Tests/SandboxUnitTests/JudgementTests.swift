@@ -162,6 +162,7 @@ import Testing
     @Test func setupFailureMessageIsEscaped() {
         var result = StepResult(status: .setupFailed)
         result.setupFailure = .init(stage: "mount /x\"y", errno: 1, message: "a\nb\u{1}\\")
-        #expect(result.json.contains(#""setupFailure": {"stage": "mount /x\"y", "errno": 1, "message": "a\nb\u0001\\"}"#))
+        #expect(
+            result.json.contains(#""setupFailure": {"stage": "mount /x\"y", "errno": 1, "message": "a\nb\u0001\\"}"#))
     }
 }

@@ -3,10 +3,11 @@ import Testing
 @testable import SandboxModel
 
 @Suite struct ByteSizeTests {
-    @Test(arguments: [
-        ("4096", 4096), ("512K", 512 << 10), ("16M", 16 << 20), ("2G", 2 << 30), ("1T", 1 << 40),
-        ("16MiB", 16 << 20), ("2gb", 2 << 30), (" 8M ", 8 << 20), ("7b", 7),
-    ] as [(String, UInt64)])
+    @Test(
+        arguments: [
+            ("4096", 4096), ("512K", 512 << 10), ("16M", 16 << 20), ("2G", 2 << 30), ("1T", 1 << 40),
+            ("16MiB", 16 << 20), ("2gb", 2 << 30), (" 8M ", 8 << 20), ("7b", 7),
+        ] as [(String, UInt64)])
     func parses(text: String, bytes: UInt64) throws {
         #expect(try ByteSize(parsing: text, option: "--memory").bytes == bytes)
     }
@@ -30,9 +31,10 @@ import Testing
 }
 
 @Suite struct TimeSpanTests {
-    @Test(arguments: [
-        ("90", 90_000), ("30s", 30_000), ("10m", 600_000), ("1h30m", 5_400_000), ("250ms", 250), ("1m30s", 90_000),
-    ] as [(String, UInt64)])
+    @Test(
+        arguments: [
+            ("90", 90_000), ("30s", 30_000), ("10m", 600_000), ("1h30m", 5_400_000), ("250ms", 250), ("1m30s", 90_000),
+        ] as [(String, UInt64)])
     func parses(text: String, milliseconds: UInt64) throws {
         #expect(try TimeSpan(parsing: text, option: "--timeout").milliseconds == milliseconds)
     }

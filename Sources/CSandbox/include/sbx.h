@@ -92,6 +92,12 @@ void sbx_signal_relay_close(int fd, const void *previous);
 /// Reads one signal number from a signalfd; returns it, or 0 when none is pending.
 int sbx_signal_relay_next(int fd);
 
+/// Starts a detached thread that writes its own thread id to `tasks_path`, the
+/// v1 `tasks` file of the group this process is already in: a move to where it
+/// already is, which costs the kernel an RCU grace period (cgroup_threadgroup_rwsem)
+/// and leaves the next real attach fast. Returns 0 or a negative errno.
+int sbx_cgroup_warm_attach(const char *tasks_path);
+
 /// Receives one descriptor sent with SCM_RIGHTS on `socket`. Returns it
 /// (close-on-exec), 0 when the peer closed without sending, or a negative errno.
 int sbx_receive_descriptor(int socket);
