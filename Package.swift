@@ -20,7 +20,7 @@ let package = Package(
         // between clone and exec. Every exported symbol carries the `sbx_` prefix.
         .target(
             name: "CSandbox",
-            cSettings: [.define("_GNU_SOURCE")],
+            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-Wall", "-Wextra", "-Werror"])],
             linkerSettings: [.linkedLibrary("seccomp")]
         ),
         // Pure: limits, configuration, the seccomp profile format, the result record.

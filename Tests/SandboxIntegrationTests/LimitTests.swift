@@ -143,7 +143,9 @@ import Testing
         #expect(run.result.wallSeconds < 10)
     }
 
-    @Test(.enabled(if: cgroupsAvailable, "needs root and a cgroup hierarchy"))
+    @Test(
+        .enabled(if: cgroupsAvailable, "needs root and a cgroup hierarchy"),
+        .enabled(if: FileManager.default.fileExists(atPath: Harness.binary), "needs the built sandbox executable"))
     func stepGroupsAreRemovedAndAbandonedOnesCleanedUp() throws {
         guard case .v1(let memory, _, _) = CgroupHost.detect() else { return }
         let steps = memory + "/sandbox-steps"
@@ -151,11 +153,16 @@ import Testing
         try? FileManager.default.createDirectory(atPath: steps, withIntermediateDirectories: true)
         let abandoned = steps + "/step-999999-1"
         try FileManager.default.createDirectory(atPath: abandoned, withIntermediateDirectories: true)
-        let run = Harness.run(["/bin/true"])
-        #expect(run.result.status == .exited)
+        // A separate supervisor process, so no other test's steps share its pid.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Harness.binary)
+        process.arguments = ["run", "--", "/bin/true"]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
         #expect(!FileManager.default.fileExists(atPath: abandoned))
         let ours = try FileManager.default.contentsOfDirectory(atPath: steps).filter {
-            $0.hasPrefix("step-\(getpid())-")
+            $0.hasPrefix("step-\(process.processIdentifier)-")
         }
         #expect(ours.isEmpty, "\(ours)")
     }
