@@ -444,6 +444,17 @@ static void sbx_build_root(const struct sbx_spawn_config *config) {
     }
 }
 
+/// Waits for the supervisor's next go-ahead byte. End of file means the
+/// supervisor gave up (or died before the death signal was armed).
+static int sbx_await_start(const struct sbx_spawn_config *config) {
+    char go = 0;
+    ssize_t got;
+    do {
+        got = read(config->start_fd, &go, 1);
+    } while (got < 0 && errno == EINTR);
+    return got == 1 && go == 'g' ? 0 : -1;
+}
+
 /// Closes every descriptor init inherited but for stdio and its own: another
 /// sandbox's pipes, opened by a sibling thread of the supervisor, must not leak in.
 static int sbx_close_others(const struct sbx_spawn_config *config) {
@@ -479,21 +490,11 @@ static void sbx_init(const struct sbx_spawn_config *config) {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
         sbx_fail(config, SBX_STAGE_START, errno, 0);
     }
-    char go = 0;
-    ssize_t got;
-    do {
-        got = read(config->start_fd, &go, 1);
-    } while (got < 0 && errno == EINTR);
-    if (got != 1) {
+    if (sbx_await_start(config) != 0) {
         _exit(125);
     }
-    close(config->start_fd);
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
         sbx_fail(config, SBX_STAGE_DUMPABLE, errno, 0);
-    }
-    // The supervisor has moved init into the step's cgroup by now.
-    if (unshare(CLONE_NEWCGROUP) != 0) {
-        sbx_fail(config, SBX_STAGE_CGROUP_NAMESPACE, errno, 0);
     }
     if (sethostname(config->hostname, sbx_length(config->hostname)) != 0) {
         sbx_fail(config, SBX_STAGE_HOSTNAME, errno, 0);
@@ -501,6 +502,15 @@ static void sbx_init(const struct sbx_spawn_config *config) {
     sbx_build_root(config);
     if (config->new_network && sbx_loopback_up() != 0) {
         sbx_fail(config, SBX_STAGE_LOOPBACK, errno, 0);
+    }
+    // The supervisor places init in the step's cgroup while the root was being
+    // built; nothing of the command runs before that is done.
+    if (sbx_await_start(config) != 0) {
+        _exit(125);
+    }
+    close(config->start_fd);
+    if (unshare(CLONE_NEWCGROUP) != 0) {
+        sbx_fail(config, SBX_STAGE_CGROUP_NAMESPACE, errno, 0);
     }
     sigset_t relayed;
     sigfillset(&relayed);

@@ -135,6 +135,22 @@ public enum CgroupHost: Sendable, Equatable {
     /// The directory step groups live in, under this process's own group.
     static let stepsDirectoryName = "sandbox-steps"
 
+    /// Whether this process may create step groups here: a cheap check made
+    /// before the clone, which decides between cgroup limits and the rootless
+    /// fallback. Creation itself can still fail, and then the step does not start.
+    public var canCreateSteps: Bool {
+        let roots: [String]
+        switch self {
+        case .v2(let directory): roots = [directory]
+        case .v1(let memory, let pids, let cpuacct): roots = [memory, pids] + (cpuacct.map { [$0] } ?? [])
+        case .unavailable: return false
+        }
+        return roots.allSatisfy { root in
+            let steps = root + "/" + Self.stepsDirectoryName
+            return access(steps, F_OK) == 0 ? access(steps, W_OK) == 0 : access(root, W_OK) == 0
+        }
+    }
+
     /// Creates the group for one step, with its limits written and verified.
     public func createStep(limits: ResourceLimits) throws -> any StepCgroup {
         let name = "step-\(getpid())-\(StepName.next())"

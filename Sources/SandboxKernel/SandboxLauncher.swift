@@ -85,8 +85,9 @@ public enum SandboxLauncher {
     static let assemblyPoint = "/tmp"
     static let rootSize = ByteSize(bytes: 4 << 20)
 
-    /// Clones init, lets `prepare` place it (cgroup), maps its users, and starts it.
-    public static func launch(_ plan: LaunchPlan, prepare: (Int32) throws -> Void) throws -> SandboxProcess {
+    /// Clones init, maps its users and lets it build the root while `place` puts
+    /// it in its cgroup; then lets it start the command.
+    public static func launch(_ plan: LaunchPlan, place: (Int32) throws -> Void) throws -> SandboxProcess {
         var operations: [RootOperation] = [.tmpfs("", size: rootSize, mode: 0o755)]
         for operation in plan.operations {
             if case .bind(let source, let target, let readOnly, let devices) = operation {
@@ -196,10 +197,12 @@ public enum SandboxLauncher {
         }
         process.initPid = pid
         do {
-            try prepare(pid)
             try Descriptor.writeFile("/proc/\(pid)/setgroups", "deny")
             try Descriptor.writeFile("/proc/\(pid)/uid_map", "0 \(geteuid()) 1\n")
             try Descriptor.writeFile("/proc/\(pid)/gid_map", "0 \(getegid()) 1\n")
+            try Descriptor.writeAll(start.write, "g")
+            // Init builds the root meanwhile; it starts the command only after the next byte.
+            try place(pid)
             try Descriptor.writeAll(start.write, "g")
         } catch {
             kill(pid, SIGKILL)

@@ -43,7 +43,7 @@ public struct Supervisor: Sendable {
 
     struct Prepared {
         var plan: LaunchPlan
-        var cgroup: (any StepCgroup)?
+        var usesCgroup: Bool
     }
 
     func prepare(_ configuration: RunConfiguration) throws -> Prepared {
@@ -68,18 +68,20 @@ public struct Supervisor: Sendable {
             // Counted per user namespace: only the step's own processes.
             .processes(limits.pids),
         ]
-        var cgroup: (any StepCgroup)?
-        do {
-            cgroups.removeAbandonedSteps()
-            cgroup = try cgroups.createStep(limits: limits)
-        } catch let error as SystemError {
+        let usesCgroup = cgroups.canCreateSteps
+        if !usesCgroup {
             // Root must get a cgroup: without one, memory is not bounded for the step.
-            guard geteuid() != 0 else { throw error }
+            guard geteuid() != 0 else {
+                if case .unavailable(let reason) = cgroups {
+                    throw SystemError("cgroup", errno: nil, hint: reason)
+                }
+                throw SystemError("cgroup", errno: EACCES, hint: "cannot create step groups")
+            }
             processLimits.append(.addressSpace(limits.memory.bytes))
             try? Descriptor.writeAll(
                 notices,
-                "sandbox: no cgroup for this user (\(error)); memory is limited per process (RLIMIT_AS), "
-                    + "processes by RLIMIT_NPROC, CPU time per process\n")
+                "sandbox: no cgroup this user may create (\(cgroups.modeName)); memory is limited per process "
+                    + "(RLIMIT_AS), processes by RLIMIT_NPROC, CPU time per process\n")
         }
         let plan = LaunchPlan(
             operations: RootLayout.operations(for: configuration, host: host, workspace: workspace),
@@ -89,17 +91,25 @@ public struct Supervisor: Sendable {
             newNetwork: configuration.network == .none,
             limits: processLimits,
             filter: filter)
-        return Prepared(plan: plan, cgroup: cgroup)
+        return Prepared(plan: plan, usesCgroup: usesCgroup)
     }
 
     func supervise(
         _ prepared: Prepared, configuration: RunConfiguration, stdout: Int32, stderr: Int32, started: Clock.Instant
     ) throws -> StepResult {
-        let cgroup = prepared.cgroup
+        var cgroup: (any StepCgroup)?
         defer { cgroup?.destroy() }
         let signals = relaysSignals ? SignalRelay() : nil
         defer { signals?.restore() }
-        let process = try SandboxLauncher.launch(prepared.plan) { pid in try cgroup?.attach(pid) }
+        // The group is made and joined while init builds the root: the cgroup
+        // lock's grace period then costs the step nothing it would not wait anyway.
+        let process = try SandboxLauncher.launch(prepared.plan) { pid in
+            guard prepared.usesCgroup else { return }
+            cgroups.removeAbandonedSteps()
+            let step = try cgroups.createStep(limits: configuration.limits)
+            cgroup = step
+            try step.attach(pid)
+        }
         defer { process.closeAll() }
         let pidfd = sbx_pidfd_open(process.initPid)
         guard pidfd >= 0 else {

@@ -179,7 +179,9 @@ struct sbx_spawn_config {
     int status_fd;
     /// A unix socket on which the seccomp listener is sent to the parent.
     int listener_socket;
-    /// Read end of the start pipe: init waits for one byte before setting up.
+    /// Read end of the start pipe: init waits for a byte before building the root
+    /// (its user maps written), and for another before starting the command (it
+    /// is in the step's cgroup by then).
     int start_fd;
 };
 
