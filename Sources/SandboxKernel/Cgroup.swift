@@ -53,7 +53,8 @@ public enum CgroupHost: Sendable, Equatable {
     public static func detect(mountinfo: String, membership: String, controllersOf: (String) -> String?) -> CgroupHost {
         var v1Mounts: [String: (mountPoint: String, root: String)] = [:]
         var v2Mount: (mountPoint: String, root: String)?
-        for line in mountinfo.split(separator: "\n") {
+        // Only cgroup lines matter; most of a host's mountinfo is not.
+        for line in mountinfo.split(separator: "\n") where line.utf8.count > 8 && line.contains(" - cgroup") {
             let halves = line.split(separator: " - ", maxSplits: 1)
             guard halves.count == 2 else { continue }
             let left = halves[0].split(separator: " ")
