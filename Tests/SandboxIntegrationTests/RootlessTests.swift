@@ -35,27 +35,7 @@ import Testing
         if let workspace, let user = setup.user, let entry = getpwnam(user) {
             chown(workspace.path, entry.pointee.pw_uid, entry.pointee.pw_gid)
         }
-        let process = Process()
-        if let user = setup.user {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments =
-                ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", "--", setup.binary] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: setup.binary)
-            process.arguments = arguments
-        }
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
-        )
+        return try Harness.cli(arguments, asUser: setup.user, binary: setup.binary)
     }
 
     static func record(_ text: String) throws -> [String: Any] {
