@@ -13,7 +13,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <signal.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -256,4 +260,63 @@ int sbx_cgroup_warm_attach(const char *tasks_path) {
         return -result;
     }
     return 0;
+}
+
+struct sbx_watchdog {
+    pthread_t thread;
+    int pidfd;
+    int stop;
+    uint64_t deadline_ns;
+    atomic_int fired;
+};
+
+static uint64_t sbx_monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+static void *sbx_watchdog_main(void *argument) {
+    struct sbx_watchdog *watchdog = argument;
+    for (;;) {
+        uint64_t now = sbx_monotonic_ns();
+        if (now >= watchdog->deadline_ns) {
+            atomic_store(&watchdog->fired, 1);
+            syscall(SYS_pidfd_send_signal, watchdog->pidfd, SIGKILL, NULL, 0);
+            return NULL;
+        }
+        uint64_t wait_ms = (watchdog->deadline_ns - now + 999999) / 1000000;
+        struct pollfd stop = {.fd = watchdog->stop, .events = POLLIN};
+        if (poll(&stop, 1, wait_ms > 60000 ? 60000 : (int)wait_ms) > 0) {
+            return NULL;
+        }
+    }
+}
+
+struct sbx_watchdog *sbx_watchdog_start(int pidfd, uint64_t deadline_ns) {
+    struct sbx_watchdog *watchdog = calloc(1, sizeof *watchdog);
+    if (watchdog == NULL) {
+        return NULL;
+    }
+    watchdog->pidfd = pidfd;
+    watchdog->deadline_ns = deadline_ns;
+    watchdog->stop = eventfd(0, EFD_CLOEXEC);
+    if (watchdog->stop < 0 || pthread_create(&watchdog->thread, NULL, sbx_watchdog_main, watchdog) != 0) {
+        if (watchdog->stop >= 0) {
+            close(watchdog->stop);
+        }
+        free(watchdog);
+        return NULL;
+    }
+    return watchdog;
+}
+
+int sbx_watchdog_stop(struct sbx_watchdog *watchdog) {
+    uint64_t one = 1;
+    (void)!write(watchdog->stop, &one, sizeof one);
+    pthread_join(watchdog->thread, NULL);
+    int fired = atomic_load(&watchdog->fired);
+    close(watchdog->stop);
+    free(watchdog);
+    return fired;
 }

@@ -12,7 +12,7 @@ struct EventLoop {
     let configuration: RunConfiguration
     let cgroup: (any StepCgroup)?
     /// Where the command's stdout and stderr are relayed.
-    let outputs: [Int32]
+    let outputs: [OutputChannel]
     let signals: SignalRelay?
     let started: Clock.Instant
 
@@ -26,8 +26,6 @@ struct EventLoop {
     var listenerSocketOpen = true
     var listener: Int32 = -1
     var initExited: Clock.Instant?
-    /// Where relaying failed (the reader went away): keep draining, stop writing.
-    var outputBroken = [false, false]
 
     static let chunk = 64 << 10
     static let cpuCheckInterval: UInt64 = 200_000_000
@@ -36,7 +34,7 @@ struct EventLoop {
 
     init(
         process: SandboxProcess, pidfd: Int32, configuration: RunConfiguration, cgroup: (any StepCgroup)?,
-        outputs: [Int32], signals: SignalRelay?, started: Clock.Instant
+        outputs: [OutputChannel], signals: SignalRelay?, started: Clock.Instant
     ) {
         self.process = process
         self.pidfd = pidfd
@@ -56,7 +54,8 @@ struct EventLoop {
         while true {
             let now = Clock.now()
             if let exited = initExited {
-                if !streamsOpen.contains(true) || now - exited > Self.drainGrace { break }
+                let drained = !streamsOpen.contains(true) && outputs.allSatisfy(\.pending.isEmpty)
+                if drained || now - exited > Self.drainGrace { break }
             }
             if initExited == nil && now >= deadline {
                 terminate(.timeout)
@@ -70,8 +69,14 @@ struct EventLoop {
                 fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
                 roles.append(role)
             }
-            for stream in 0..<2 where streamsOpen[stream] {
-                watch(stream == 0 ? process.stdout : process.stderr, .output(stream))
+            for stream in 0..<2 {
+                // Backpressure: while a reader lags, the command's pipe fills and it waits.
+                if !outputs[stream].pending.isEmpty {
+                    fds.append(pollfd(fd: outputs[stream].fd, events: Int16(POLLOUT), revents: 0))
+                    roles.append(.flush(stream))
+                } else if streamsOpen[stream] {
+                    watch(stream == 0 ? process.stdout : process.stderr, .output(stream))
+                }
             }
             if failuresOpen { watch(process.failures, .failures) }
             if listenerSocketOpen { watch(process.listenerSocket, .listenerSocket) }
@@ -93,6 +98,7 @@ struct EventLoop {
             for (index, fd) in fds.enumerated() where fd.revents != 0 {
                 switch roles[index] {
                 case .output(let stream): relay(stream, buffer: &buffer)
+                case .flush(let stream): outputs[stream].flush()
                 case .failures: readFailure()
                 case .listenerSocket: receiveListener()
                 case .listener: answerRefusedCall(revents: fd.revents)
@@ -106,6 +112,7 @@ struct EventLoop {
 
     enum Role {
         case output(Int)
+        case flush(Int)
         case failures
         case listenerSocket
         case listener
@@ -131,14 +138,8 @@ struct EventLoop {
         let before = bytesRead[stream]
         bytesRead[stream] += UInt64(count)
         let allowed = before >= limit ? 0 : Int(min(UInt64(count), limit - before))
-        if allowed > 0 && !outputBroken[stream] {
-            do {
-                try buffer.withUnsafeBytes {
-                    try Descriptor.writeAll(outputs[stream], UnsafeRawBufferPointer(rebasing: $0[0..<allowed]))
-                }
-            } catch {
-                outputBroken[stream] = true
-            }
+        if allowed > 0 {
+            buffer.withUnsafeBytes { outputs[stream].send(UnsafeRawBufferPointer(rebasing: $0[0..<allowed])) }
         }
         if bytesRead[stream] > limit { terminate(.outputLimit) }
     }

@@ -120,9 +120,17 @@ public struct Supervisor: Sendable {
 
         var loop = EventLoop(
             process: process, pidfd: pidfd, configuration: configuration, cgroup: cgroup,
-            outputs: [stdout, stderr], signals: signals, started: started)
+            outputs: [OutputChannel(stdout), OutputChannel(stderr)], signals: signals, started: started)
         loop.configurationOperations = prepared.plan.operations
+        // The loop enforces the deadline itself; the watchdog holds it even when the
+        // loop is stuck writing to a reader that stopped reading.
+        let deadline = started + configuration.limits.timeout.milliseconds * 1_000_000
+        guard let watchdog = sbx_watchdog_start(pidfd, deadline) else {
+            kill(process.initPid, SIGKILL)
+            throw SystemError.fromErrno("pthread_create (watchdog)")
+        }
         loop.run()
+        let watchdogFired = sbx_watchdog_stop(watchdog) != 0
 
         var waitStatus: Int32 = 0
         var usage = rusage()
@@ -130,6 +138,11 @@ public struct Supervisor: Sendable {
         var observation = loop.observation
         if observation.commandWaitStatus == nil, observation.setupFailure == nil {
             observation.commandWaitStatus = Self.readExitRecord(process.status)
+        }
+        // Init reports the command's end before it exits; with no report, the
+        // watchdog's kill is what ended the step.
+        if watchdogFired, observation.commandWaitStatus == nil, observation.supervisorKill == nil {
+            observation.supervisorKill = .timeout
         }
         let rusageSeconds =
             Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)

@@ -98,6 +98,17 @@ int sbx_signal_relay_next(int fd);
 /// and leaves the next real attach fast. Returns 0 or a negative errno.
 int sbx_cgroup_warm_attach(const char *tasks_path);
 
+/// A thread that kills a sandbox at its wall-clock deadline even while the
+/// supervisor's loop is blocked (a stalled reader of its output).
+struct sbx_watchdog;
+
+/// Starts a watchdog that sends SIGKILL through `pidfd` at `deadline_ns`
+/// (CLOCK_MONOTONIC). Returns NULL when no thread could be started.
+struct sbx_watchdog *sbx_watchdog_start(int pidfd, uint64_t deadline_ns);
+
+/// Stops and frees the watchdog; returns non-zero when it had fired.
+int sbx_watchdog_stop(struct sbx_watchdog *watchdog);
+
 /// Receives one descriptor sent with SCM_RIGHTS on `socket`. Returns it
 /// (close-on-exec), 0 when the peer closed without sending, or a negative errno.
 int sbx_receive_descriptor(int socket);
