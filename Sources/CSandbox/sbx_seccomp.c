@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -319,4 +320,17 @@ int sbx_watchdog_stop(struct sbx_watchdog *watchdog) {
     close(watchdog->stop);
     free(watchdog);
     return fired;
+}
+
+int sbx_open_no_symlinks(const char *path, int flags, unsigned mode) {
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_CLOEXEC),
+        .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+        .resolve = RESOLVE_NO_SYMLINKS,
+    };
+    return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+}
+
+int sbx_open_path_no_symlinks(const char *path, int directory) {
+    return sbx_open_no_symlinks(path, O_PATH | (directory ? O_DIRECTORY : 0), 0);
 }

@@ -34,6 +34,7 @@
 static const char *const sbx_stage_names[] = {
     [SBX_STAGE_START] = "start",
     [SBX_STAGE_DUMPABLE] = "prctl(PR_SET_DUMPABLE)",
+    [SBX_STAGE_IDENTITY] = "setresuid",
     [SBX_STAGE_CGROUP_NAMESPACE] = "unshare(CLONE_NEWCGROUP)",
     [SBX_STAGE_HOSTNAME] = "sethostname",
     [SBX_STAGE_MOUNT_PRIVATE] = "mount(MS_PRIVATE)",
@@ -109,14 +110,6 @@ static int sbx_write_file(const char *path, const char *text) {
 }
 
 // MARK: - Building the root
-
-/// Opens a bind source before the root's tmpfs can hide it. The parent resolved
-/// the path; refusing every symbolic link here means a link swapped in since
-/// then cannot redirect the mount.
-static int sbx_open_source(const char *path) {
-    struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
-    return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
-}
 
 static int sbx_bind(const struct sbx_operation *op, int source) {
     char proc_path[64] = "/proc/self/fd/";
@@ -207,6 +200,13 @@ static int sbx_file(const struct sbx_operation *op) {
     return result;
 }
 
+static int sbx_read_only(const struct sbx_operation *op) {
+    if (mount(op->target, op->target, NULL, MS_BIND | MS_REC, NULL) != 0) {
+        return errno == ENOENT ? 0 : -1;
+    }
+    return mount(NULL, op->target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+}
+
 static int sbx_run_operation(const struct sbx_operation *op, int source) {
     switch (op->kind) {
     case SBX_OP_MKDIR:
@@ -221,6 +221,8 @@ static int sbx_run_operation(const struct sbx_operation *op, int source) {
         return symlink(op->source, op->target);
     case SBX_OP_FILE:
         return sbx_file(op);
+    case SBX_OP_READ_ONLY:
+        return sbx_read_only(op);
     default:
         errno = EINVAL;
         return -1;
@@ -412,20 +414,26 @@ static void sbx_command(const struct sbx_spawn_config *config) {
 
 // MARK: - Init
 
-static void sbx_build_root(const struct sbx_spawn_config *config) {
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
-        sbx_fail(config, SBX_STAGE_MOUNT_PRIVATE, errno, 0);
-    }
-    // Sources first: the root's tmpfs may cover them (a workspace under /tmp).
-    int sources[config->operation_count + 1];
+/// Opens every bind source, refusing symbolic links on the way, while init still
+/// has the supervisor's credentials (the sandbox's own may not reach them), and
+/// before the root's tmpfs could hide them (a workspace under /tmp).
+static void sbx_open_sources(const struct sbx_spawn_config *config, int *sources) {
     for (size_t i = 0; i < config->operation_count; i++) {
         sources[i] = -1;
-        if (config->operations[i].kind == SBX_OP_BIND) {
-            sources[i] = sbx_open_source(config->operations[i].source);
-            if (sources[i] < 0) {
-                sbx_fail(config, SBX_STAGE_OPERATION, errno, (int)i);
-            }
+        if (config->operations[i].kind != SBX_OP_BIND) {
+            continue;
         }
+        struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
+        sources[i] = (int)syscall(SYS_openat2, AT_FDCWD, config->operations[i].source, &how, sizeof how);
+        if (sources[i] < 0) {
+            sbx_fail(config, SBX_STAGE_OPERATION, errno, (int)i);
+        }
+    }
+}
+
+static void sbx_build_root(const struct sbx_spawn_config *config, const int *sources) {
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        sbx_fail(config, SBX_STAGE_MOUNT_PRIVATE, errno, 0);
     }
     for (size_t i = 0; i < config->operation_count; i++) {
         if (sbx_run_operation(&config->operations[i], sources[i]) != 0) {
@@ -456,7 +464,8 @@ static int sbx_await_start(const struct sbx_spawn_config *config) {
 }
 
 /// Closes every descriptor init inherited but for stdio and its own: another
-/// sandbox's pipes, opened by a sibling thread of the supervisor, must not leak in.
+/// sandbox's pipes, opened by a sibling thread of the supervisor, must not stay
+/// open in this one for its whole life.
 static int sbx_close_others(const struct sbx_spawn_config *config) {
     int keep[] = {2, config->start_fd, config->failure_fd, config->status_fd,
                   config->stdout_fd, config->stderr_fd, config->listener_socket};
@@ -484,9 +493,6 @@ static int sbx_close_others(const struct sbx_spawn_config *config) {
 static void sbx_init(const struct sbx_spawn_config *config) {
     // Dies with the supervisor. The start byte closes the race in which the
     // supervisor died before the death signal was armed: then the read sees EOF.
-    if (sbx_close_others(config) != 0) {
-        sbx_fail(config, SBX_STAGE_CLOSE_FDS, errno, 0);
-    }
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
         sbx_fail(config, SBX_STAGE_START, errno, 0);
     }
@@ -496,10 +502,22 @@ static void sbx_init(const struct sbx_spawn_config *config) {
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
         sbx_fail(config, SBX_STAGE_DUMPABLE, errno, 0);
     }
+    int sources[config->operation_count + 1];
+    sbx_open_sources(config, sources);
+    // Become the namespace's root, which the maps tie to the sandbox's host
+    // identity; until now init still carried the supervisor's. Raw calls: glibc's
+    // wrappers would try to reach threads that exist only in the parent.
+    if ((config->clear_groups && syscall(SYS_setgroups, 0, NULL) != 0) ||
+        syscall(SYS_setresgid, 0, 0, 0) != 0 || syscall(SYS_setresuid, 0, 0, 0) != 0) {
+        sbx_fail(config, SBX_STAGE_IDENTITY, errno, 0);
+    }
     if (sethostname(config->hostname, sbx_length(config->hostname)) != 0) {
         sbx_fail(config, SBX_STAGE_HOSTNAME, errno, 0);
     }
-    sbx_build_root(config);
+    sbx_build_root(config, sources);
+    if (sbx_close_others(config) != 0) {
+        sbx_fail(config, SBX_STAGE_CLOSE_FDS, errno, 0);
+    }
     if (config->new_network && sbx_loopback_up() != 0) {
         sbx_fail(config, SBX_STAGE_LOOPBACK, errno, 0);
     }

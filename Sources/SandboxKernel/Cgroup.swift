@@ -241,6 +241,11 @@ enum CgroupFiles {
         return nil
     }
 
+    /// Whether any swap is active (/proc/swaps lists more than its header).
+    static var hostHasSwap: Bool {
+        (Descriptor.readSmallFile("/proc/swaps")?.split(separator: "\n").count ?? 0) > 1
+    }
+
     static func number(_ text: String?) -> UInt64? {
         text.flatMap { UInt64($0.trimmingCharacters(in: "\n")) }
     }

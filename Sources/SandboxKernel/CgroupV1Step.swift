@@ -31,6 +31,10 @@ final class CgroupV1Step: StepCgroup {
             // Swap off: with swap accounting, memory+swap gets the same bound.
             if access(memory + "/memory.memsw.limit_in_bytes", F_OK) == 0 {
                 try Descriptor.writeFile(memory + "/memory.memsw.limit_in_bytes", "\(limits.memory.bytes)")
+            } else if CgroupFiles.hostHasSwap {
+                throw SystemError(
+                    "cgroup", errno: nil, path: memory,
+                    hint: "the host has swap but no swap accounting (boot with swapaccount=1): swap cannot be kept off")
             }
             if access(memory + "/memory.swappiness", F_OK) == 0 {
                 try? Descriptor.writeFile(memory + "/memory.swappiness", "0")

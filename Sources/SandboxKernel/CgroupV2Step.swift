@@ -18,6 +18,10 @@ final class CgroupV2Step: StepCgroup {
             try Descriptor.writeFile(directory + "/memory.max", "\(limits.memory.bytes)")
             if access(directory + "/memory.swap.max", F_OK) == 0 {
                 try Descriptor.writeFile(directory + "/memory.swap.max", "0")
+            } else if CgroupFiles.hostHasSwap {
+                throw SystemError(
+                    "cgroup", errno: nil, path: directory,
+                    hint: "the host has swap but no memory.swap.max: swap cannot be kept off")
             }
             try Descriptor.writeFile(directory + "/pids.max", "\(limits.pids)")
             guard let memoryLimit = CgroupFiles.number(Descriptor.readSmallFile(directory + "/memory.max")),

@@ -50,6 +50,19 @@ public enum Descriptor {
         try text.withUTF8 { try writeAll(fd, UnsafeRawBufferPointer($0)) }
     }
 
+    /// Creates or truncates `path` for writing, refusing a symbolic link anywhere
+    /// in it (openat2 RESOLVE_NO_SYMLINKS): a path inside a tree untrusted code
+    /// wrote cannot redirect the write elsewhere.
+    public static func createRefusingLinks(_ path: String, mode: UInt32 = 0o644) throws -> Int32 {
+        let fd = sbx_open_no_symlinks(path, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        guard fd >= 0 else {
+            throw SystemError.last(
+                "open", path: path,
+                hint: errno == ELOOP ? "a symbolic link on the way, which sandbox does not follow" : nil)
+        }
+        return fd
+    }
+
     /// Reads a whole small file (cgroup and proc files); nil when it cannot be opened.
     public static func readSmallFile(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -21,7 +21,7 @@ public final class OutputChannel {
         var info = stat()
         let type = fstat(fd, &info) == 0 ? info.st_mode & S_IFMT : 0
         if type == S_IFIFO || type == S_IFCHR {
-            let reopened = open("/proc/self/fd/\(fd)", O_WRONLY | O_CLOEXEC | O_NONBLOCK)
+            let reopened = open("/proc/self/fd/\(fd)", O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
             if reopened >= 0 {
                 self.fd = reopened
                 self.owned = true

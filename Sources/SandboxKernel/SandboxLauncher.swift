@@ -45,11 +45,18 @@ public struct LaunchPlan: Sendable {
     public var newNetwork: Bool
     public var limits: [ProcessLimit]
     public var filter: [UInt8]
+    /// Whether init drops its inherited supplementary groups (possible when root).
+    public var clearsGroups: Bool { geteuid() == 0 }
+    /// The host uid and gid the sandbox's root (and so its user) maps to.
+    public var hostUID: UInt32
+    public var hostGID: UInt32
 
     public init(
         operations: [RootOperation], command: [String], environment: [String], searchPath: String,
-        newNetwork: Bool, limits: [ProcessLimit], filter: [UInt8]
+        newNetwork: Bool, limits: [ProcessLimit], filter: [UInt8], hostUID: UInt32, hostGID: UInt32
     ) {
+        self.hostUID = hostUID
+        self.hostGID = hostGID
         self.operations = operations
         self.command = command
         self.environment = environment
@@ -91,13 +98,14 @@ public enum SandboxLauncher {
         var operations: [RootOperation] = [.tmpfs("", size: rootSize, mode: 0o755)]
         for operation in plan.operations {
             if case .bind(let source, let target, let readOnly, let devices) = operation {
+                // Init opens the resolved path refusing every link: what is swapped in
+                // after this check is refused, not followed.
                 let resolved = try HostProbe.resolve(source, role: "mount source")
                 operations.append(.bind(source: resolved, target: target, readOnly: readOnly, devices: devices))
             } else {
                 operations.append(operation)
             }
         }
-
         var owned: [UnsafeMutablePointer<CChar>] = []
         defer { owned.forEach { free($0) } }
         func cString(_ text: String) -> UnsafeMutablePointer<CChar> {
@@ -133,6 +141,8 @@ public enum SandboxLauncher {
                 op.source = UnsafePointer(cString(contents))
                 op.size = UInt64(contents.utf8.count)
                 op.mode = mode
+            case .readOnly:
+                op.kind = UInt32(SBX_OP_READ_ONLY.rawValue)
             }
             return op
         }
@@ -169,6 +179,7 @@ public enum SandboxLauncher {
                             config.new_network = plan.newNetwork ? 1 : 0
                             config.uid = user.uid
                             config.gid = user.gid
+                            config.clear_groups = plan.clearsGroups ? 1 : 0
                             config.inner_uid_map = UnsafePointer(cString("\(user.uid) 0 1"))
                             config.inner_gid_map = UnsafePointer(cString("\(user.gid) 0 1"))
                             config.limits = limitPointer.baseAddress
@@ -197,9 +208,13 @@ public enum SandboxLauncher {
         }
         process.initPid = pid
         do {
-            try Descriptor.writeFile("/proc/\(pid)/setgroups", "deny")
-            try Descriptor.writeFile("/proc/\(pid)/uid_map", "0 \(geteuid()) 1\n")
-            try Descriptor.writeFile("/proc/\(pid)/gid_map", "0 \(getegid()) 1\n")
+            // Only an unprivileged supervisor must deny setgroups before writing the
+            // gid map; root leaves it so init can drop the groups it inherited.
+            if !plan.clearsGroups {
+                try Descriptor.writeFile("/proc/\(pid)/setgroups", "deny")
+            }
+            try Descriptor.writeFile("/proc/\(pid)/uid_map", "0 \(plan.hostUID) 1\n")
+            try Descriptor.writeFile("/proc/\(pid)/gid_map", "0 \(plan.hostGID) 1\n")
             try Descriptor.writeAll(start.write, "g")
             // Init builds the root meanwhile; it starts the command only after the next byte.
             try place(pid)
@@ -227,6 +242,7 @@ public enum SandboxLauncher {
         case .proc(let path): return "mount proc at \(path)"
         case .symlink(_, let path): return "symlink \(path)"
         case .file(let path, _, _): return "create \(path)"
+        case .readOnly(let path): return "remount \(path) read-only"
         }
     }
 

@@ -20,7 +20,7 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
     }
 
     /// Captures the current `errno`.
-    static func last(_ operation: String, path: String? = nil, hint: String? = nil) -> SystemError {
+    public static func last(_ operation: String, path: String? = nil, hint: String? = nil) -> SystemError {
         SystemError(operation, errno: Glibc.errno, path: path, hint: hint)
     }
 

@@ -8,11 +8,15 @@ public enum RootOperation: Equatable, Sendable {
     case proc(String)
     case symlink(target: String, at: String)
     case file(String, contents: String, mode: UInt32)
+    /// Binds a path of the new root onto itself read-only (skipped when absent).
+    case readOnly(String)
 
     /// The path inside the sandbox this operation creates or covers.
     public var path: String {
         switch self {
-        case .directory(let path, _), .tmpfs(let path, _, _), .proc(let path), .file(let path, _, _): path
+        case .directory(let path, _), .tmpfs(let path, _, _), .proc(let path), .file(let path, _, _),
+            .readOnly(let path):
+            path
         case .bind(_, let target, _, _): target
         case .symlink(_, let at): at
         }
@@ -79,6 +83,11 @@ public enum RootLayout {
         ops += [
             .directory("/proc", mode: 0o555),
             .proc("/proc"),
+        ]
+        // The kernel's knobs stay out of reach even of a process that finds a way to
+        // the host's root uid: the sysctls, the magic SysRq key, interrupts and buses.
+        ops += ["/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"].map { RootOperation.readOnly($0) }
+        ops += [
             .directory("/dev", mode: 0o755),
             .tmpfs("/dev", size: ByteSize(bytes: 64 << 10), mode: 0o755),
         ]

@@ -72,6 +72,11 @@ public struct RunConfiguration: Sendable {
 
     /// Where the command starts and what it may write.
     public static let workingDirectory = "/workspace"
+    /// The host uid and gid the sandbox's users map to when `sandbox` runs as root:
+    /// an unprivileged identity of its own, never the host's root. (An ordinary user's
+    /// sandbox maps to that user.) A host workspace must be writable by it.
+    public static let rootHostIdentity: UInt32 = 2_000_000_000
+
     /// The unprivileged user the command runs as.
     public static let user = (name: "sandbox", uid: UInt32(1000), gid: UInt32(1000))
 

@@ -141,7 +141,12 @@ struct EventLoop {
         if allowed > 0 {
             buffer.withUnsafeBytes { outputs[stream].send(UnsafeRawBufferPointer(rebasing: $0[0..<allowed])) }
         }
-        if bytesRead[stream] > limit { terminate(.outputLimit) }
+        if bytesRead[stream] > limit {
+            // Over the limit is over the limit, even when the command had already
+            // exited and only its pipe still held the rest: the output was cut.
+            if observation.supervisorKill == nil { observation.supervisorKill = .outputLimit }
+            if initExited == nil { kill(process.initPid, SIGKILL) }
+        }
     }
 
     mutating func readFailure() {

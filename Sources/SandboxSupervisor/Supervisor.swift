@@ -51,13 +51,10 @@ public struct Supervisor: Sendable {
             throw SystemError("command", errno: nil, hint: "no command given")
         }
         let filter = try SeccompCompiler.compile(configuration.seccomp)
+        let identity = Self.hostIdentity
         var workspace: String?
         if let path = configuration.workspace {
-            let resolved = try HostProbe.resolve(path, role: "workspace")
-            guard HostProbe.isDirectory(resolved) else {
-                throw SystemError("workspace", errno: ENOTDIR, path: path)
-            }
-            workspace = resolved
+            workspace = try Self.checkWorkspace(path, hostUID: identity.uid)
         }
         let limits = configuration.limits
         var processLimits: [ProcessLimit] = [
@@ -65,8 +62,10 @@ public struct Supervisor: Sendable {
             .fileSize(limits.fileSize.bytes),
             .openFiles(limits.openFiles),
             .cpuSeconds((limits.cpuTime.milliseconds + 999) / 1000),
-            // Counted per user namespace: only the step's own processes.
-            .processes(limits.pids),
+            // Counted per user namespace: only the step's own processes. One above
+            // the cgroup's bound, which counts init too, so that the cgroup refuses
+            // first and counts the refusal.
+            .processes(limits.pids + 1),
         ]
         let usesCgroup = cgroups.canCreateSteps
         if !usesCgroup {
@@ -90,8 +89,40 @@ public struct Supervisor: Sendable {
             searchPath: configuration.environmentValue("PATH") ?? "/usr/bin:/bin",
             newNetwork: configuration.network == .none,
             limits: processLimits,
-            filter: filter)
+            filter: filter,
+            hostUID: identity.uid,
+            hostGID: identity.gid)
         return Prepared(plan: plan, usesCgroup: usesCgroup)
+    }
+
+    /// Who the sandbox is on the host: the calling user, or for root an unprivileged
+    /// identity of its own, so that nothing inside ever holds the host's uid 0.
+    static var hostIdentity: (uid: UInt32, gid: UInt32) {
+        geteuid() == 0
+            ? (RunConfiguration.rootHostIdentity, RunConfiguration.rootHostIdentity) : (geteuid(), getegid())
+    }
+
+    /// The workspace must be reached without symbolic links (an earlier step may
+    /// have planted one to redirect the mount), and the sandbox's host uid must be
+    /// able to write it. Returns its absolute path.
+    static func checkWorkspace(_ path: String, hostUID: UInt32) throws -> String {
+        let fd = sbx_open_path_no_symlinks(path, 1)
+        guard fd >= 0 else {
+            let hint = errno == ELOOP ? "the path goes through a symbolic link; give the real path" : nil
+            throw SystemError.last("workspace", path: path, hint: hint)
+        }
+        defer { Descriptor.close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw SystemError.last("workspace", path: path) }
+        if info.st_uid != hostUID && info.st_mode & S_IWOTH == 0 {
+            throw SystemError(
+                "workspace", errno: EACCES, path: path,
+                hint: "owned by uid \(info.st_uid), but the sandbox runs as host uid \(hostUID); "
+                    + (geteuid() == 0
+                        ? "chown -R \(hostUID):\(hostUID) it, or run sandbox as an ordinary user"
+                        : "use a directory you own"))
+        }
+        return try HostProbe.resolve(path, role: "workspace")
     }
 
     func supervise(
@@ -113,8 +144,9 @@ public struct Supervisor: Sendable {
         defer { process.closeAll() }
         let pidfd = sbx_pidfd_open(process.initPid)
         guard pidfd >= 0 else {
-            kill(process.initPid, SIGKILL)
-            throw SystemError.fromErrno("pidfd_open")
+            let error = SystemError.fromErrno("pidfd_open")
+            Self.abandon(process)
+            throw error
         }
         defer { Descriptor.close(pidfd) }
 
@@ -126,8 +158,9 @@ public struct Supervisor: Sendable {
         // loop is stuck writing to a reader that stopped reading.
         let deadline = started + configuration.limits.timeout.milliseconds * 1_000_000
         guard let watchdog = sbx_watchdog_start(pidfd, deadline) else {
-            kill(process.initPid, SIGKILL)
-            throw SystemError.fromErrno("pthread_create (watchdog)")
+            let error = SystemError.fromErrno("pthread_create (watchdog)")
+            Self.abandon(process)
+            throw error
         }
         loop.run()
         let watchdogFired = sbx_watchdog_stop(watchdog) != 0
@@ -158,6 +191,14 @@ public struct Supervisor: Sendable {
         result.stderrBytes = loop.bytesRead[1]
         result.deniedSyscalls = loop.denied.map { StepResult.DeniedSyscall(name: $0.name, count: $0.count) }
         return result
+    }
+
+    /// Kills a sandbox that cannot be supervised and reaps its init, so its
+    /// cgroup empties before it is removed.
+    static func abandon(_ process: SandboxProcess) {
+        kill(process.initPid, SIGKILL)
+        var status: Int32 = 0
+        _ = retryingWait { waitpid(process.initPid, &status, 0) }
     }
 
     static func readExitRecord(_ fd: Int32) -> Int32? {

@@ -111,12 +111,10 @@ struct RunCommand: ParsableCommand {
         // lie in a workspace the untrusted code controls.
         var resultFD: Int32 = -1
         if let path = options.result {
-            resultFD = path == "-" ? 1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-            guard resultFD >= 0 else {
-                let reason =
-                    errno == ELOOP
-                    ? "is a symbolic link, which sandbox does not follow" : String(cString: strerror(errno))
-                FileDescriptorOutput.standardError.write("sandbox: --result \(path): \(reason)\n")
+            do {
+                resultFD = path == "-" ? 1 : try Descriptor.createRefusingLinks(path)
+            } catch {
+                FileDescriptorOutput.standardError.write("sandbox: --result: \(error)\n")
                 Glibc.exit(125)
             }
         }

@@ -77,6 +77,16 @@ enum Harness {
         return url
     }
 
+    /// A host directory to use as a workspace: writable by the sandbox's host
+    /// identity (root's sandboxes run as an unprivileged uid of their own).
+    static func workspace() -> URL {
+        let url = temporaryDirectory()
+        if isRoot {
+            chown(url.path, RunConfiguration.rootHostIdentity, RunConfiguration.rootHostIdentity)
+        }
+        return url
+    }
+
     /// Runs the `sandbox` executable itself; returns exit status, stdout, stderr.
     static func cli(_ arguments: [String], asUser user: String? = nil, binary: String = Harness.binary) throws -> (
         status: Int32, stdout: String, stderr: String

@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func fileSizeLimitStopsTheWriter() throws {
-        let workspace = Harness.temporaryDirectory()
+        let workspace = Harness.workspace()
         defer { try? FileManager.default.removeItem(at: workspace) }
         // dd keeps SIGXFSZ's default action (Python, for one, ignores it and sees EFBIG).
         let run = Harness.run(["/bin/dd", "if=/dev/zero", "of=big", "bs=1M", "count=4"]) {
@@ -100,6 +100,21 @@ import Testing
         #expect(run.result.limitsHit == [.output])
         #expect(run.stdout.utf8.count == 65536, "exactly the limit is relayed")
         #expect(run.result.stdoutBytes > 65536)
+    }
+
+    @Test func outputLeftInAFullPipeAfterExitStillCountsAgainstTheLimit() {
+        // A 1 MiB pipe lets the command write far past the limit and exit before
+        // the supervisor has read any of it.
+        let run = Harness.python(
+            """
+            import fcntl, os
+            fcntl.fcntl(1, 1031, 1 << 20)
+            os.write(1, b"x" * (512 << 10))
+            """
+        ) { $0.limits.output = ByteSize(bytes: 65536) }
+        #expect(run.result.status == .outputLimit)
+        #expect(run.result.limitsHit == [.output])
+        #expect(run.stdout.utf8.count == 65536)
     }
 
     @Test func sleepingForeverTimesOut() {
@@ -142,7 +157,7 @@ import Testing
     }
 
     @Test func daemonsDoNotOutliveTheStep() throws {
-        let workspace = Harness.temporaryDirectory()
+        let workspace = Harness.workspace()
         defer { try? FileManager.default.removeItem(at: workspace) }
         let heartbeat = workspace.appendingPathComponent("beat")
         let run = Harness.run([
@@ -227,7 +242,7 @@ import Testing
     }
 
     @Test func workspaceWritesLandInTheWorkspace() throws {
-        let workspace = Harness.temporaryDirectory()
+        let workspace = Harness.workspace()
         defer { try? FileManager.default.removeItem(at: workspace) }
         let run = Harness.run(["/bin/sh", "-c", "echo built > artifact && pwd"]) { $0.workspace = workspace.path }
         #expect(run.stdout == "/workspace\n")
@@ -280,7 +295,7 @@ import Testing
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: Harness.binary), "needs the built sandbox executable"))
     func killingTheSupervisorKillsTheSandbox() throws {
-        let workspace = Harness.temporaryDirectory()
+        let workspace = Harness.workspace()
         defer { try? FileManager.default.removeItem(at: workspace) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Harness.binary)

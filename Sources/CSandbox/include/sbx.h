@@ -78,6 +78,14 @@ int sbx_notify_answer(int listener, int answer, int error, int *syscall, uint32_
 /// pipe2(fds, O_CLOEXEC); returns 0 or -1 with errno set.
 int sbx_pipe(int fds[2]);
 
+/// openat2(AT_FDCWD, path, flags | O_CLOEXEC, mode) refusing every symbolic link
+/// on the way (RESOLVE_NO_SYMLINKS). Returns the descriptor or -1 with errno set.
+int sbx_open_no_symlinks(const char *path, int flags, unsigned mode);
+
+/// An O_PATH descriptor of `path` (a directory when `directory` is non-zero),
+/// refusing every symbolic link on the way.
+int sbx_open_path_no_symlinks(const char *path, int directory);
+
 /// pidfd_open(pid, 0): a descriptor that becomes readable when `pid` exits.
 int sbx_pidfd_open(pid_t pid);
 
@@ -119,7 +127,7 @@ int sbx_receive_descriptor(int socket);
 enum sbx_operation_kind {
     /// mkdir(target, mode)
     SBX_OP_MKDIR = 1,
-    /// Bind `source` (opened without following links) onto `target`.
+    /// Bind `source` (resolved by the supervisor; opened refusing every link) onto `target`.
     SBX_OP_BIND = 2,
     /// A tmpfs of `size` bytes and `mode` at `target`.
     SBX_OP_TMPFS = 3,
@@ -129,6 +137,8 @@ enum sbx_operation_kind {
     SBX_OP_SYMLINK = 5,
     /// Create `target` holding `size` bytes from `source`, with `mode`.
     SBX_OP_FILE = 6,
+    /// Bind `target` onto itself read-only (parts of the new /proc); skipped when absent.
+    SBX_OP_READ_ONLY = 7,
 };
 
 /// Flags of SBX_OP_BIND.
@@ -173,6 +183,9 @@ struct sbx_spawn_config {
     /// The unprivileged identity the command runs as, in its own user namespace.
     uint32_t uid;
     uint32_t gid;
+    /// Non-zero when the supervisor may let init drop the supplementary groups it
+    /// inherited (a root supervisor writes the gid map without "deny").
+    int clear_groups;
     /// Prepared "1000 0 1"-style lines for that innermost user namespace.
     const char *inner_uid_map;
     const char *inner_gid_map;
@@ -200,6 +213,7 @@ struct sbx_spawn_config {
 enum sbx_stage {
     SBX_STAGE_START = 1,
     SBX_STAGE_DUMPABLE,
+    SBX_STAGE_IDENTITY,
     SBX_STAGE_CGROUP_NAMESPACE,
     SBX_STAGE_HOSTNAME,
     SBX_STAGE_MOUNT_PRIVATE,
