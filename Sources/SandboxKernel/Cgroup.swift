@@ -53,20 +53,19 @@ public enum CgroupHost: Sendable, Equatable {
     public static func detect(mountinfo: String, membership: String, controllersOf: (String) -> String?) -> CgroupHost {
         var v1Mounts: [String: (mountPoint: String, root: String)] = [:]
         var v2Mount: (mountPoint: String, root: String)?
-        // Only cgroup lines matter; most of a host's mountinfo is not.
-        for line in mountinfo.split(separator: "\n") where line.utf8.count > 8 && line.contains(" - cgroup") {
-            let halves = line.split(separator: " - ", maxSplits: 1)
-            guard halves.count == 2 else { continue }
-            let left = halves[0].split(separator: " ")
-            let right = halves[1].split(separator: " ")
-            guard left.count >= 5, right.count >= 3 else { continue }
-            let root = String(left[3])
-            let mountPoint = unescapeMountPath(String(left[4]))
-            switch right[0] {
+        // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS"
+        for line in mountinfo.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 10, let dash = fields.firstIndex(of: "-"), dash >= 6, fields.count > dash + 3 else {
+                continue
+            }
+            let root = String(fields[3])
+            let mountPoint = unescapeMountPath(String(fields[4]))
+            switch fields[dash + 1] {
             case "cgroup2":
                 if v2Mount == nil { v2Mount = (mountPoint, root) }
             case "cgroup":
-                for option in right[2].split(separator: ",") where v1Mounts[String(option)] == nil {
+                for option in fields[dash + 3].split(separator: ",") where v1Mounts[String(option)] == nil {
                     v1Mounts[String(option)] = (mountPoint, root)
                 }
             default: continue
@@ -108,7 +107,7 @@ public enum CgroupHost: Sendable, Equatable {
 
     /// mountinfo escapes spaces and the like as octal.
     static func unescapeMountPath(_ text: String) -> String {
-        guard text.contains("\\") else { return text }
+        guard text.contains(Character("\\")) else { return text }
         var bytes: [UInt8] = []
         var utf8 = Array(text.utf8)[...]
         while let byte = utf8.first {

@@ -39,7 +39,8 @@ final class CgroupV2Step: StepCgroup {
 
     static func delegate(own: String, steps: String) throws {
         try delegation.withLock {
-            if let enabled = Descriptor.readSmallFile(steps + "/cgroup.subtree_control"),
+            if let enabled = Descriptor.readSmallFile(steps + "/cgroup.subtree_control")?
+                .split(whereSeparator: { $0 == " " || $0 == "\n" }),
                 enabled.contains("memory") && enabled.contains("pids")
             {
                 return

@@ -35,7 +35,7 @@ public struct BindMount: Equatable, Sendable {
             guard path.hasPrefix("/") else {
                 throw ModelError(option, "the \(role) '\(path)' must be an absolute path")
             }
-            guard !path.contains("\0") else { throw ModelError(option, "the \(role) holds a NUL byte") }
+            guard !path.contains(Character("\0")) else { throw ModelError(option, "the \(role) holds a NUL byte") }
             let components = path.split(separator: "/")
             guard !components.contains(".."), !components.contains(".") else {
                 throw ModelError(option, "the \(role) '\(path)' must not contain '.' or '..'")
@@ -99,7 +99,7 @@ public struct RunConfiguration: Sendable {
         else {
             throw ModelError("--env", "'\(name)' is not a variable name (letters, digits, '_')")
         }
-        guard !value.contains("\0") else { throw ModelError("--env", "the value of \(name) holds a NUL byte") }
+        guard !value.contains(Character("\0")) else { throw ModelError("--env", "the value of \(name) holds a NUL byte") }
         environment.removeAll { $0.name == name }
         environment.append((name, value))
     }
