@@ -8,7 +8,6 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "sandbox",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "sandbox", targets: ["sandbox"])
     ],
