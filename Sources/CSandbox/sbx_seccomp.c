@@ -71,8 +71,14 @@ static int sbx_add_rule(scmp_filter_ctx filter, const struct sbx_rule *rule) {
             .datum_b = check->value,
         };
     }
-    return seccomp_rule_add_exact_array(filter, sbx_libseccomp_action(rule), rule->syscall,
-                                        rule->check_count, checks);
+    int number = rule->syscall;
+    if (rule->name != NULL) {
+        number = seccomp_syscall_resolve_name(rule->name);
+        if (number == __NR_SCMP_ERROR || number < 0) {
+            return -ENOENT;
+        }
+    }
+    return seccomp_rule_add_exact_array(filter, sbx_libseccomp_action(rule), number, rule->check_count, checks);
 }
 
 int sbx_filter_compile(const struct sbx_rule *rules, size_t count, void **program,
@@ -333,4 +339,68 @@ int sbx_open_no_symlinks(const char *path, int flags, unsigned mode) {
 
 int sbx_open_path_no_symlinks(const char *path, int directory) {
     return sbx_open_no_symlinks(path, O_PATH | (directory ? O_DIRECTORY : 0), 0);
+}
+
+struct sbx_filter_job {
+    pthread_t thread;
+    struct sbx_rule *rules;
+    char *names;
+    size_t count;
+    int result;
+    void *program;
+    size_t length;
+    long failed_rule;
+};
+
+static void *sbx_filter_job_main(void *argument) {
+    struct sbx_filter_job *job = argument;
+    job->result = sbx_filter_compile(job->rules, job->count, &job->program, &job->length, &job->failed_rule);
+    return NULL;
+}
+
+struct sbx_filter_job *sbx_filter_compile_start(const struct sbx_rule *rules, size_t count) {
+    struct sbx_filter_job *job = calloc(1, sizeof *job);
+    size_t names_size = 0;
+    for (size_t i = 0; i < count; i++) {
+        names_size += rules[i].name != NULL ? strlen(rules[i].name) + 1 : 0;
+    }
+    if (job == NULL || (job->rules = calloc(count ? count : 1, sizeof *rules)) == NULL ||
+        (job->names = malloc(names_size ? names_size : 1)) == NULL) {
+        if (job != NULL) {
+            free(job->rules);
+            free(job);
+        }
+        return NULL;
+    }
+    // The copy owns its names: the caller's strings may be gone before the thread runs.
+    char *cursor = job->names;
+    for (size_t i = 0; i < count; i++) {
+        job->rules[i] = rules[i];
+        if (rules[i].name != NULL) {
+            size_t length = strlen(rules[i].name) + 1;
+            memcpy(cursor, rules[i].name, length);
+            job->rules[i].name = cursor;
+            cursor += length;
+        }
+    }
+    job->count = count;
+    if (pthread_create(&job->thread, NULL, sbx_filter_job_main, job) != 0) {
+        free(job->names);
+        free(job->rules);
+        free(job);
+        return NULL;
+    }
+    return job;
+}
+
+int sbx_filter_compile_finish(struct sbx_filter_job *job, void **program, size_t *length, long *failed_rule) {
+    pthread_join(job->thread, NULL);
+    int result = job->result;
+    *program = job->program;
+    *length = job->length;
+    *failed_rule = job->failed_rule;
+    free(job->names);
+    free(job->rules);
+    free(job);
+    return result;
 }

@@ -49,29 +49,45 @@ public enum CgroupHost: Sendable, Equatable {
             })
     }
 
+    /// A cgroup hierarchy's mount: where it is, which of its paths is mounted, and
+    /// (v1) which controllers it carries.
+    struct Mount {
+        var mountPoint: String
+        var root: String
+        var controllers: [Substring]
+
+        /// The directory of `path` (a /proc/self/cgroup path) under this mount.
+        func directory(of path: String) -> String {
+            var relative = Substring(path)
+            if root != "/" && relative.hasPrefix(root) { relative = relative.dropFirst(root.count) }
+            let joined = mountPoint + (relative.first == "/" ? "" : "/") + relative
+            return joined.last == "/" ? String(joined.dropLast()) : joined
+        }
+    }
+
     /// The decision, from the two files' text; `controllersOf` reads a v2 group's controllers.
     public static func detect(mountinfo: String, membership: String, controllersOf: (String) -> String?) -> CgroupHost {
-        var v1Mounts: [String: (mountPoint: String, root: String)] = [:]
-        var v2Mount: (mountPoint: String, root: String)?
+        var v1Mounts: [Mount] = []
+        var v2Mount: Mount?
         // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS"
         for line in mountinfo.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count >= 10, let dash = fields.firstIndex(of: "-"), dash >= 6, fields.count > dash + 3 else {
                 continue
             }
-            let root = String(fields[3])
-            let mountPoint = unescapeMountPath(String(fields[4]))
-            switch fields[dash + 1] {
-            case "cgroup2":
-                if v2Mount == nil { v2Mount = (mountPoint, root) }
-            case "cgroup":
-                for option in fields[dash + 3].split(separator: ",") where v1Mounts[String(option)] == nil {
-                    v1Mounts[String(option)] = (mountPoint, root)
-                }
-            default: continue
+            let type = fields[dash + 1]
+            guard type == "cgroup" || type == "cgroup2" else { continue }
+            let mount = Mount(
+                mountPoint: unescapeMountPath(String(fields[4])), root: String(fields[3]),
+                controllers: fields[dash + 3].split(separator: ","))
+            if type == "cgroup2" {
+                v2Mount = v2Mount ?? mount
+            } else {
+                v1Mounts.append(mount)
             }
         }
-        var v1Paths: [String: String] = [:]
+        // "ID:CONTROLLERS:PATH", with "0::PATH" for the unified hierarchy.
+        var v1Memberships: [(controllers: [Substring], path: String)] = []
         var v2Path: String?
         for line in membership.split(separator: "\n") {
             let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
@@ -79,27 +95,24 @@ public enum CgroupHost: Sendable, Equatable {
             if fields[0] == "0" && fields[1].isEmpty {
                 v2Path = String(fields[2])
             } else {
-                for controller in fields[1].split(separator: ",") { v1Paths[String(controller)] = String(fields[2]) }
+                v1Memberships.append((fields[1].split(separator: ","), String(fields[2])))
             }
         }
-        func directory(_ mount: (mountPoint: String, root: String), _ path: String) -> String {
-            var relative = Substring(path)
-            if mount.root != "/" && relative.hasPrefix(mount.root) { relative = relative.dropFirst(mount.root.count) }
-            let joined = mount.mountPoint + (relative.hasPrefix("/") ? "" : "/") + relative
-            return joined.hasSuffix("/") ? String(joined.dropLast()) : joined
-        }
         if let v2Mount, let v2Path {
-            let own = directory(v2Mount, v2Path)
+            let own = v2Mount.directory(of: v2Path)
             let controllers = controllersOf(own)?.split(whereSeparator: { $0 == " " || $0 == "\n" }) ?? []
             if controllers.contains("memory") && controllers.contains("pids") {
                 return .v2(directory: own)
             }
         }
-        if let memory = v1Mounts["memory"], let pids = v1Mounts["pids"],
-            let memoryPath = v1Paths["memory"], let pidsPath = v1Paths["pids"]
-        {
-            let cpuacct = v1Mounts["cpuacct"].flatMap { mount in v1Paths["cpuacct"].map { directory(mount, $0) } }
-            return .v1(memory: directory(memory, memoryPath), pids: directory(pids, pidsPath), cpuacct: cpuacct)
+        func v1Directory(_ controller: Substring) -> String? {
+            guard let mount = v1Mounts.first(where: { $0.controllers.contains(controller) }),
+                let membership = v1Memberships.first(where: { $0.controllers.contains(controller) })
+            else { return nil }
+            return mount.directory(of: membership.path)
+        }
+        if let memory = v1Directory("memory"), let pids = v1Directory("pids") {
+            return .v1(memory: memory, pids: pids, cpuacct: v1Directory("cpuacct"))
         }
         return .unavailable(
             reason: "neither a cgroup v2 hierarchy with memory and pids nor v1 memory and pids controllers is mounted")

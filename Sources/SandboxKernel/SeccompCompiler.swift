@@ -7,46 +7,78 @@ public import SandboxModel
 public enum SeccompCompiler {
     /// The compiled program, ready for seccomp(SECCOMP_SET_MODE_FILTER).
     public static func compile(_ profile: SeccompProfile) throws -> [UInt8] {
-        var rules: [sbx_rule] = []
-        for rule in profile.rules {
-            let number = sbx_syscall_number(rule.syscall)
-            guard number >= 0 else {
-                // The built-in list holds only names libseccomp knows here; a
-                // profile's unknown name is a mistake the user should hear about.
-                throw SystemError(
-                    "seccomp", errno: nil, path: nil,
-                    hint: "unknown system call '\(rule.syscall)' on this architecture")
+        try PendingFilter(profile).program()
+    }
+
+    /// A compilation started on its own thread: libseccomp's work (about a
+    /// millisecond) overlaps the rest of a step's preparation.
+    public final class PendingFilter {
+        private let profile: SeccompProfile
+        private var job: OpaquePointer?
+
+        public init(_ profile: SeccompProfile) {
+            self.profile = profile
+            job = profile.rules.map(\.syscall).withCStrings { names in
+                let rules = zip(profile.rules, names).map { rule, name in SeccompCompiler.cRule(rule, name: name) }
+                return sbx_filter_compile_start(rules, rules.count)
             }
-            var compiled = sbx_rule()
-            compiled.syscall = number
-            switch rule.action {
-            case .allow:
-                compiled.action = UInt32(SBX_ACTION_ALLOW.rawValue)
-            case .fail(let errno):
-                compiled.action = UInt32(SBX_ACTION_ERRNO.rawValue)
-                compiled.error = errno
-            }
-            compiled.check_count = UInt32(rule.checks.count)
-            withUnsafeMutableBytes(of: &compiled.checks) { raw in
-                let checks = raw.bindMemory(to: sbx_argument_check.self)
-                for (index, check) in rule.checks.prefix(checks.count).enumerated() {
-                    checks[index] = sbx_argument_check(
-                        argument: check.argument, compare: UInt32(SBX_COMPARE_MASKED_EQUAL.rawValue),
-                        mask: check.mask, value: check.value)
+        }
+
+        deinit {
+            if job != nil { _ = try? program() }
+        }
+
+        /// Waits for the program (compiling here if no thread could be started).
+        public func program() throws -> [UInt8] {
+            var program: UnsafeMutableRawPointer?
+            var length = 0
+            var failedRule = -1
+            let result: Int32
+            if let job {
+                self.job = nil
+                result = sbx_filter_compile_finish(job, &program, &length, &failedRule)
+            } else {
+                result = profile.rules.map(\.syscall).withCStrings { names in
+                    let rules = zip(profile.rules, names).map { rule, name in SeccompCompiler.cRule(rule, name: name) }
+                    return sbx_filter_compile(rules, rules.count, &program, &length, &failedRule)
                 }
             }
-            rules.append(compiled)
+            guard result == 0, let program else {
+                let culprit = failedRule >= 0 ? profile.rules[failedRule].syscall : nil
+                if result == -ENOENT, let culprit {
+                    // The built-in list holds only names libseccomp knows here; a
+                    // profile's unknown name is a mistake the user should hear about.
+                    throw SystemError(
+                        "seccomp", errno: nil, hint: "unknown system call '\(culprit)' on this architecture")
+                }
+                throw SystemError("seccomp compile", errno: -result, path: culprit)
+            }
+            defer { free(program) }
+            return Array(UnsafeRawBufferPointer(start: program, count: length))
         }
-        var program: UnsafeMutableRawPointer?
-        var length = 0
-        var failedRule = -1
-        let result = sbx_filter_compile(rules, rules.count, &program, &length, &failedRule)
-        guard result == 0, let program else {
-            let culprit = failedRule >= 0 ? profile.rules[failedRule].syscall : nil
-            throw SystemError("seccomp compile", errno: -result, path: culprit)
+    }
+
+    static func cRule(_ rule: SeccompRule, name: UnsafePointer<CChar>) -> sbx_rule {
+        var compiled = sbx_rule()
+        compiled.name = name
+        compiled.syscall = -1
+        switch rule.action {
+        case .allow:
+            compiled.action = UInt32(SBX_ACTION_ALLOW.rawValue)
+        case .fail(let errno):
+            compiled.action = UInt32(SBX_ACTION_ERRNO.rawValue)
+            compiled.error = errno
         }
-        defer { free(program) }
-        return Array(UnsafeRawBufferPointer(start: program, count: length))
+        compiled.check_count = UInt32(rule.checks.count)
+        withUnsafeMutableBytes(of: &compiled.checks) { raw in
+            let checks = raw.bindMemory(to: sbx_argument_check.self)
+            for (index, check) in rule.checks.prefix(checks.count).enumerated() {
+                checks[index] = sbx_argument_check(
+                    argument: check.argument, compare: UInt32(SBX_COMPARE_MASKED_EQUAL.rawValue),
+                    mask: check.mask, value: check.value)
+            }
+        }
+        return compiled
     }
 
     /// The name of native system call `number`, e.g. "ptrace".
@@ -69,5 +101,14 @@ extension String {
     init(nulTerminated buffer: [CChar]) {
         let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         self.init(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension Array where Element == String {
+    /// Calls `body` with C copies of every string, valid for the call only.
+    func withCStrings<R>(_ body: ([UnsafePointer<CChar>]) throws -> R) rethrows -> R {
+        let copies = map { strdup($0)! }
+        defer { copies.forEach { free($0) } }
+        return try body(copies.map { UnsafePointer($0) })
     }
 }

@@ -99,7 +99,9 @@ public struct RunConfiguration: Sendable {
         else {
             throw ModelError("--env", "'\(name)' is not a variable name (letters, digits, '_')")
         }
-        guard !value.contains(Character("\0")) else { throw ModelError("--env", "the value of \(name) holds a NUL byte") }
+        guard !value.contains(Character("\0")) else {
+            throw ModelError("--env", "the value of \(name) holds a NUL byte")
+        }
         environment.removeAll { $0.name == name }
         environment.append((name, value))
     }

@@ -26,7 +26,10 @@ public struct KernelReport: Sendable {
         report.findings.append(("user", geteuid() == 0 ? "root" : "uid \(geteuid()) (rootless)"))
         let identity = Supervisor.hostIdentity
         report.findings.append(
-            ("sandbox identity", "uid \(RunConfiguration.user.uid) inside; host uid \(identity.uid), gid \(identity.gid)"))
+            (
+                "sandbox identity",
+                "uid \(RunConfiguration.user.uid) inside; host uid \(identity.uid), gid \(identity.gid)"
+            ))
 
         let maxNamespaces = read("/proc/sys/user/max_user_namespaces") ?? "unknown"
         var namespaces = "max_user_namespaces \(maxNamespaces)"

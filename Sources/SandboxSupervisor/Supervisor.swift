@@ -7,29 +7,40 @@ public import SandboxModel
 /// the limits the kernel cannot (wall clock, output, CPU of the whole group),
 /// answers refused system calls, and judges how the step ended.
 public struct Supervisor: Sendable {
-    public var host: HostLayout
-    public var cgroups: CgroupHost
+    /// The host's layout and cgroups; probed when a step starts unless given.
+    var hostOverride: HostLayout?
+    var cgroupsOverride: CgroupHost?
     /// Signals received by `sandbox` itself that are passed on to the command
     /// (SIGINT, SIGTERM, SIGHUP). Only the CLI turns this on.
     public var relaysSignals = false
     /// Where weaker enforcement (no cgroup for a rootless user) is announced.
     public var notices: Int32 = 2
 
-    public init(host: HostLayout = HostProbe.layout(), cgroups: CgroupHost = .detect()) {
-        self.host = host
-        self.cgroups = cgroups
+    public init(host: HostLayout? = nil, cgroups: CgroupHost? = nil) {
+        hostOverride = host
+        cgroupsOverride = cgroups
+    }
+
+    /// What a step is prepared against.
+    struct Host {
+        var layout: HostLayout
+        var cgroups: CgroupHost
     }
 
     /// Runs `configuration`, relaying the command's output to `stdout` and `stderr`.
     /// Never throws: a sandbox that cannot be set up is a `setup-failed` result.
     public func run(_ configuration: RunConfiguration, stdout: Int32 = 1, stderr: Int32 = 2) -> StepResult {
         let started = Clock.now()
-        cgroups.warmAttach()
+        // libseccomp compiles on its own thread while the host is probed.
+        let filter = SeccompCompiler.PendingFilter(configuration.seccomp)
+        let host = Host(layout: hostOverride ?? HostProbe.layout(), cgroups: cgroupsOverride ?? .detect())
+        host.cgroups.warmAttach()
         var result: StepResult
         do {
-            let prepared = try prepare(configuration)
+            let prepared = try prepare(configuration, host: host, filter: filter)
             result = try supervise(
-                prepared, configuration: configuration, stdout: stdout, stderr: stderr, started: started)
+                prepared, configuration: configuration, cgroups: host.cgroups, stdout: stdout, stderr: stderr,
+                started: started)
         } catch let error as SystemError {
             result = StepResult(status: .setupFailed)
             result.setupFailure = .init(stage: error.operation, errno: error.errno, message: error.description)
@@ -46,11 +57,13 @@ public struct Supervisor: Sendable {
         var usesCgroup: Bool
     }
 
-    func prepare(_ configuration: RunConfiguration) throws -> Prepared {
+    func prepare(
+        _ configuration: RunConfiguration, host: Host, filter: SeccompCompiler.PendingFilter
+    ) throws -> Prepared {
+        let cgroups = host.cgroups
         guard !configuration.command.isEmpty else {
             throw SystemError("command", errno: nil, hint: "no command given")
         }
-        let filter = try SeccompCompiler.compile(configuration.seccomp)
         let identity = Self.hostIdentity
         var workspace: String?
         if let path = configuration.workspace {
@@ -83,13 +96,13 @@ public struct Supervisor: Sendable {
                     + "(RLIMIT_AS), processes by RLIMIT_NPROC, CPU time per process\n")
         }
         let plan = LaunchPlan(
-            operations: RootLayout.operations(for: configuration, host: host, workspace: workspace),
+            operations: RootLayout.operations(for: configuration, host: host.layout, workspace: workspace),
             command: configuration.command,
             environment: configuration.environment.map { "\($0.name)=\($0.value)" },
             searchPath: configuration.environmentValue("PATH") ?? "/usr/bin:/bin",
             newNetwork: configuration.network == .none,
             limits: processLimits,
-            filter: filter,
+            filter: try filter.program(),
             hostUID: identity.uid,
             hostGID: identity.gid)
         return Prepared(plan: plan, usesCgroup: usesCgroup)
@@ -126,7 +139,8 @@ public struct Supervisor: Sendable {
     }
 
     func supervise(
-        _ prepared: Prepared, configuration: RunConfiguration, stdout: Int32, stderr: Int32, started: Clock.Instant
+        _ prepared: Prepared, configuration: RunConfiguration, cgroups: CgroupHost, stdout: Int32, stderr: Int32,
+        started: Clock.Instant
     ) throws -> StepResult {
         var cgroup: (any StepCgroup)?
         defer { cgroup?.destroy() }

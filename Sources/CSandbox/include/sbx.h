@@ -43,6 +43,8 @@ struct sbx_argument_check {
 
 /// One rule: every check must hold for the rule to match.
 struct sbx_rule {
+    /// The system call by name (resolved for this architecture), or NULL to use `syscall`.
+    const char *name;
     int32_t syscall;
     uint32_t action;
     int32_t error;
@@ -56,13 +58,25 @@ int sbx_syscall_number(const char *name);
 /// Writes the name of native system call `number` into `buffer`; returns 0 or -1.
 int sbx_syscall_name(int number, char *buffer, size_t size);
 
-/// Compiles `rules` over a default of SBX_ACTION_NOTIFY into classic BPF for this
+/// Compiles `rules` over a default of SBX_ACTION_NOTIFY (a rule whose name this
+/// architecture does not know fails the compilation with -ENOENT) into classic BPF for this
 /// architecture (other architectures are killed). On success returns 0 and
 /// stores a malloc'd program in `*program`, its length in bytes in `*length`.
 /// On failure returns a negative errno and stores the failing rule's index
 /// in `*failed_rule` (-1 when no single rule failed).
 int sbx_filter_compile(const struct sbx_rule *rules, size_t count, void **program,
                        size_t *length, long *failed_rule);
+
+/// A compilation running on a thread of its own, so the supervisor's other
+/// preparations overlap it.
+struct sbx_filter_job;
+
+/// Starts sbx_filter_compile on a new thread with a copy of `rules` (their names
+/// included). Returns NULL when no thread could be started.
+struct sbx_filter_job *sbx_filter_compile_start(const struct sbx_rule *rules, size_t count);
+
+/// Waits for the job, frees it, and returns what sbx_filter_compile returned.
+int sbx_filter_compile_finish(struct sbx_filter_job *job, void **program, size_t *length, long *failed_rule);
 
 /// The version of the libseccomp this was linked against, as "major.minor.micro".
 void sbx_seccomp_version(char *buffer, size_t size);
