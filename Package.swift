@@ -24,6 +24,8 @@ let package = Package(
         ),
         // Pure: limits, configuration, the seccomp profile format, the result record.
         .target(name: "SandboxModel", swiftSettings: swiftSettings),
+        // Pure: reading the reports tools write (JUnit, TRX, coverage, lint), strictly.
+        .target(name: "SandboxReports", swiftSettings: swiftSettings),
         // The OS layer: cgroups, the seccomp compiler, the launcher, kernel probes.
         .target(
             name: "SandboxKernel",
@@ -46,7 +48,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SandboxUnitTests",
-            dependencies: ["SandboxModel", "SandboxKernel"],
+            dependencies: ["SandboxModel", "SandboxKernel", "SandboxReports"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SandboxReportsTests",
+            dependencies: ["SandboxReports"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

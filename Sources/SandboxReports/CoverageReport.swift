@@ -1,0 +1,58 @@
+/// Line (or, for Go, statement) coverage, per file, as a report recorded it.
+public struct CoverageReport: Equatable, Sendable {
+    /// What is counted: lines for most tools, statements for Go.
+    public enum Unit: String, Equatable, Sendable {
+        case lines, statements
+    }
+
+    /// One file: for each line (or statement block), how often it ran.
+    public struct File: Equatable, Sendable {
+        public var path: String
+        /// Executable units and their hit counts.
+        public var hits: [Int: UInt64]
+        /// Units per key, where one key stands for several (a Go block's statements).
+        public var weights: [Int: Int]
+        /// Keys are `line * linesPerKey + column` where blocks, not lines, are counted.
+        public var linesPerKey: Int = 1
+
+        public init(path: String, hits: [Int: UInt64] = [:], weights: [Int: Int] = [:]) {
+            self.path = path
+            self.hits = hits
+            self.weights = weights
+        }
+
+        public var total: Int { hits.keys.map { weights[$0] ?? 1 }.reduce(0, +) }
+        public var covered: Int { hits.filter { $0.value > 0 }.keys.map { weights[$0] ?? 1 }.reduce(0, +) }
+        /// Lines holding uncovered code, in order.
+        public var missing: [Int] { Array(Set(hits.filter { $0.value == 0 }.keys.map { $0 / linesPerKey })).sorted() }
+    }
+
+    public var unit: Unit
+    public var files: [String: File]
+
+    public init(unit: Unit = .lines, files: [String: File] = [:]) {
+        self.unit = unit
+        self.files = files
+    }
+
+    public var total: Int { files.values.map(\.total).reduce(0, +) }
+    public var covered: Int { files.values.map(\.covered).reduce(0, +) }
+
+    /// Covered share in percent; nil when nothing was measured (which is never a pass).
+    public var percent: Double? {
+        total == 0 ? nil : Double(covered) * 100 / Double(total)
+    }
+
+    /// Adds `count` hits to `line` of `path`: repeated records of a file merge.
+    mutating func record(path: String, line: Int, count: UInt64, weight: Int = 1) {
+        var file = files[path] ?? File(path: path)
+        file.hits[line, default: 0] &+= count
+        if weight != 1 { file.weights[line] = weight }
+        files[path] = file
+    }
+
+    /// Keeps only the files `include` accepts (drop tests or generated code).
+    public func filtered(_ include: (String) -> Bool) -> CoverageReport {
+        CoverageReport(unit: unit, files: files.filter { include($0.key) })
+    }
+}
