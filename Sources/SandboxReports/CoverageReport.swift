@@ -21,8 +21,18 @@ public struct CoverageReport: Equatable, Sendable {
             self.weights = weights
         }
 
-        public var total: Int { hits.keys.map { weights[$0] ?? 1 }.reduce(0, +) }
-        public var covered: Int { hits.filter { $0.value > 0 }.keys.map { weights[$0] ?? 1 }.reduce(0, +) }
+        /// Totals from a report that gives only totals (llvm-cov's summaries).
+        public var summary: (covered: Int, total: Int)?
+
+        public static func == (lhs: File, rhs: File) -> Bool {
+            lhs.path == rhs.path && lhs.hits == rhs.hits && lhs.weights == rhs.weights
+                && lhs.summary?.covered == rhs.summary?.covered && lhs.summary?.total == rhs.summary?.total
+        }
+
+        public var total: Int { summary?.total ?? hits.keys.map { weights[$0] ?? 1 }.reduce(0, +) }
+        public var covered: Int {
+            summary?.covered ?? hits.filter { $0.value > 0 }.keys.map { weights[$0] ?? 1 }.reduce(0, +)
+        }
         /// Lines holding uncovered code, in order.
         public var missing: [Int] { Array(Set(hits.filter { $0.value == 0 }.keys.map { $0 / linesPerKey })).sorted() }
     }

@@ -1,0 +1,203 @@
+internal import FoundationEssentials
+
+/// `go test -json` events: the last pass, fail or skip of each test. A package
+/// that failed with no failing test (it did not build) is an error.
+public enum GoTestJSONParser {
+    struct Event: Decodable {
+        var Action: String
+        var Package: String?
+        var Test: String?
+        var Elapsed: Double?
+        var Output: String?
+    }
+
+    public static func parse(_ bytes: [UInt8], file: String) throws(ReportError) -> TestReport {
+        try ReportLimits.check(bytes, file: file)
+        var outcomes: [(key: String, package: String, test: String, outcome: TestCase.Outcome, seconds: Double)] = []
+        var index: [String: Int] = [:]
+        var failedPackages: [String] = []
+        var firstOutput: [String: String] = [:]
+        let decoder = JSONDecoder()
+        var lineNumber = 0
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            lineNumber += 1
+            guard line.first == UInt8(ascii: "{") else { continue }  // build output interleaved
+            guard let event = try? decoder.decode(Event.self, from: Data(line)) else {
+                throw ReportError(file: file, position: "line \(lineNumber)", reason: "malformed test event")
+            }
+            let package = event.Package ?? ""
+            guard let test = event.Test else {
+                if event.Action == "fail" { failedPackages.append(package) }
+                continue
+            }
+            let key = package + " " + test
+            if event.Action == "output", let output = event.Output, firstOutput[key] == nil,
+                !output.hasPrefix("=== "), !output.hasPrefix("--- ")
+            {
+                firstOutput[key] = output.trimmingCharacters(in: " \n\t")
+            }
+            let outcome: TestCase.Outcome
+            switch event.Action {
+            case "pass": outcome = .passed
+            case "fail": outcome = .failed
+            case "skip": outcome = .skipped
+            default: continue
+            }
+            if let at = index[key] {
+                outcomes[at].outcome = outcome
+            } else {
+                index[key] = outcomes.count
+                outcomes.append((key, package, test, outcome, event.Elapsed ?? 0))
+            }
+        }
+        var report = TestReport(
+            cases: outcomes.map {
+                TestCase(
+                    suite: $0.package, className: $0.package, name: $0.test, seconds: $0.seconds, outcome: $0.outcome,
+                    message: $0.outcome == .passed ? nil : firstOutput[$0.key])
+            })
+        for package in failedPackages
+        where !outcomes.contains(where: { $0.package == package && $0.outcome == .failed }) {
+            report.unrecordedErrors += 1
+        }
+        return report
+    }
+}
+
+/// cargo's `--message-format=json` (clippy, build): `compiler-message` lines.
+public enum CargoJSONParser {
+    struct Line: Decodable {
+        struct Message: Decodable {
+            struct Code: Decodable { var code: String }
+            struct Span: Decodable {
+                var file_name: String
+                var line_start: Int
+                var column_start: Int
+                var is_primary: Bool
+            }
+            var level: String
+            var message: String
+            var code: Code?
+            var spans: [Span]
+        }
+        var reason: String
+        var message: Message?
+    }
+
+    public static func parse(_ bytes: [UInt8], file: String, tool: String = "cargo") throws(ReportError)
+        -> FindingsReport
+    {
+        try ReportLimits.check(bytes, file: file)
+        var report = FindingsReport()
+        let decoder = JSONDecoder()
+        var lineNumber = 0
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            lineNumber += 1
+            guard line.first == UInt8(ascii: "{") else { continue }
+            guard let decoded = try? decoder.decode(Line.self, from: Data(line)) else {
+                throw ReportError(file: file, position: "line \(lineNumber)", reason: "malformed cargo message")
+            }
+            guard decoded.reason == "compiler-message", let message = decoded.message else { continue }
+            let level: Finding.Level =
+                switch message.level {
+                case "error", "error: internal compiler error": .error
+                case "warning": .warning
+                default: .note
+                }
+            // The summary line ("N warnings emitted") has no span.
+            guard let span = message.spans.first(where: \.is_primary) ?? message.spans.first else { continue }
+            report.findings.append(
+                Finding(
+                    tool: tool, rule: message.code?.code, level: level, message: message.message, file: span.file_name,
+                    line: span.line_start, column: span.column_start))
+        }
+        return report
+    }
+}
+
+/// Compiler and linter text: `file:line[:col]: level: message` (gcc, clang,
+/// swiftc, go vet without a level), and rustc's `level: message` then ` --> file:line:col`.
+public enum DiagnosticsParser {
+    public static func parse(
+        _ bytes: [UInt8], file: String, tool: String, levelWhenUnstated: Finding.Level = .error
+    ) throws(ReportError) -> FindingsReport {
+        if bytes.count > ReportLimits.maximumBytes {
+            throw ReportError(file: file, reason: "the report is larger than \(ReportLimits.maximumBytes >> 20) MiB")
+        }
+        var report = FindingsReport()
+        var pending: (level: Finding.Level, message: String)?
+        for rawLine in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            if let (level, message) = leveled(line) {
+                pending = (level, message)
+                continue
+            }
+            if let pendingDiagnostic = pending, let arrow = line.firstRange(of: "--> ") {
+                if let location = location(line[arrow.upperBound...]) {
+                    report.findings.append(
+                        Finding(
+                            tool: tool, level: pendingDiagnostic.level, message: pendingDiagnostic.message,
+                            file: location.file, line: location.line, column: location.column))
+                }
+                pending = nil
+                continue
+            }
+            guard let (location, rest) = locatedPrefix(line) else { continue }
+            if let (level, message) = leveled(rest) {
+                report.findings.append(
+                    Finding(
+                        tool: tool, level: level, message: message, file: location.file, line: location.line,
+                        column: location.column))
+            } else if !rest.isEmpty {
+                report.findings.append(
+                    Finding(
+                        tool: tool, level: levelWhenUnstated, message: String(rest), file: location.file,
+                        line: location.line, column: location.column))
+            }
+        }
+        return report
+    }
+
+    /// "warning: text" / "error[E0425]: text" / "note: text"; cargo's summary lines are not findings.
+    static func leveled(_ text: Substring) -> (Finding.Level, String)? {
+        for (word, level) in [("error", Finding.Level.error), ("warning", .warning), ("note", .note)] {
+            guard text.hasPrefix(word) else { continue }
+            var rest = text.dropFirst(word.count)
+            if rest.first == "[" { rest = rest.drop { $0 != "]" }.dropFirst() }
+            guard rest.hasPrefix(": ") else { return nil }
+            let message = String(rest.dropFirst(2))
+            if message.hasPrefix("`") && message.contains(" generated ") { return nil }
+            if message.hasPrefix("could not compile") || message.hasPrefix("aborting due to") { return nil }
+            return (level, message)
+        }
+        return nil
+    }
+
+    /// "path:12:5: rest" or "path:12: rest".
+    static func locatedPrefix(_ line: Substring) -> ((file: String, line: Int, column: Int?), Substring)? {
+        let parts = line.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count >= 3, !parts[0].isEmpty, !parts[0].contains(" "), let number = Int(parts[1]) else {
+            return nil
+        }
+        if parts.count == 4, let column = Int(parts[2]) {
+            return ((String(parts[0]), number, column), parts[3].drop { $0 == " " })
+        }
+        let rest = line.dropFirst(parts[0].count + parts[1].count + 2)
+        return ((String(parts[0]), number, nil), rest.drop { $0 == " " })
+    }
+
+    static func location(_ text: Substring) -> (file: String, line: Int, column: Int?)? {
+        let parts = text.split(separator: ":")
+        guard parts.count >= 2, let line = Int(parts[1]) else { return nil }
+        return (String(parts[0]), line, parts.count > 2 ? Int(parts[2]) : nil)
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var view = Substring(self)
+        while let first = view.first, set.contains(first) { view = view.dropFirst() }
+        while let last = view.last, set.contains(last) { view = view.dropLast() }
+        return String(view)
+    }
+}
