@@ -26,6 +26,9 @@ let package = Package(
         .target(name: "SandboxModel", swiftSettings: swiftSettings),
         // Pure: reading the reports tools write (JUnit, TRX, coverage, lint), strictly.
         .target(name: "SandboxReports", swiftSettings: swiftSettings),
+        // Pure: gates, evaluated over what the steps did and reported.
+        .target(
+            name: "SandboxVerdict", dependencies: ["SandboxModel", "SandboxReports"], swiftSettings: swiftSettings),
         // The OS layer: cgroups, the seccomp compiler, the launcher, kernel probes.
         .target(
             name: "SandboxKernel",
@@ -53,7 +56,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SandboxReportsTests",
-            dependencies: ["SandboxReports"],
+            dependencies: ["SandboxReports", "SandboxVerdict", "SandboxModel"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,58 @@
+public import SandboxModel
+public import SandboxReports
+
+/// What a step is for, as a policy names it.
+public enum StepKind: String, Sendable, CaseIterable {
+    case install, build, test, lint, format, coverage
+}
+
+/// A report a step was expected to produce, and what reading it gave.
+public struct ReportEvidence: Sendable {
+    /// What the report measures.
+    public enum Content: Sendable {
+        case tests(TestReport)
+        case coverage(CoverageReport)
+        /// Lint and analyzer findings.
+        case findings(FindingsReport)
+        /// Compiler diagnostics: warnings count against the warnings gate.
+        case diagnostics(FindingsReport)
+        /// Files a formatter would change.
+        case unformatted([String])
+    }
+
+    /// Which gate family a report feeds, known even when it could not be read.
+    public enum Kind: String, Sendable {
+        case tests, coverage, findings, diagnostics, unformatted
+    }
+
+    /// The report's name ("junit.xml").
+    public var name: String
+    public var kind: Kind
+    /// The parsed report, or why it could not be read (missing, empty, malformed).
+    public var content: Result<Content, ReportError>
+
+    public init(name: String, kind: Kind, content: Result<Content, ReportError>) {
+        self.name = name
+        self.kind = kind
+        self.content = content
+    }
+}
+
+/// One step as it ran: its result record, its limits, its reports.
+public struct StepEvidence: Sendable {
+    public var name: String
+    public var kind: StepKind
+    public var result: StepResult
+    public var limits: ResourceLimits
+    public var reports: [ReportEvidence]
+
+    public init(
+        name: String, kind: StepKind, result: StepResult, limits: ResourceLimits, reports: [ReportEvidence] = []
+    ) {
+        self.name = name
+        self.kind = kind
+        self.result = result
+        self.limits = limits
+        self.reports = reports
+    }
+}

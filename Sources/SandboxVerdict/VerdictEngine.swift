@@ -1,0 +1,202 @@
+import SandboxModel
+import SandboxReports
+
+/// Decides merge readiness from what the steps did and what their reports say.
+/// Pure: the same evidence always gives the same verdict.
+public enum VerdictEngine {
+    public static func evaluate(_ steps: [StepEvidence], gates: [GateDefinition] = GateDefinition.defaults) -> Verdict {
+        let measured = Measurements(steps)
+        let results = gates.map { gate -> GateResult in
+            guard let measurement = measured.value(for: gate.metric) else {
+                return GateResult(definition: gate, actual: nil, status: .notMeasured, reasons: [])
+            }
+            switch measurement {
+            case .unreadable(let reasons):
+                return GateResult(definition: gate, actual: nil, status: .failed, reasons: reasons)
+            case .value(let value, let details):
+                let passed = gate.comparison.holds(value, gate.threshold)
+                return GateResult(
+                    definition: gate, actual: value, status: passed ? .passed : .failed, reasons: passed ? [] : details)
+            }
+        }
+        return Verdict(gates: results, skippedTests: measured.tests.skipped, flakyTests: measured.flaky)
+    }
+}
+
+/// A metric's value with the details that explain it, or why it could not be had.
+enum Measurement {
+    case value(Double, details: [String])
+    case unreadable([String])
+}
+
+/// The metrics, gathered across steps once.
+struct Measurements {
+    var tests = TestReport()
+    var flaky: [String] = []
+    var testReportsExpected = false
+    var coverage = CoverageReport()
+    var coverageExpected = false
+    var lint = FindingsReport()
+    var lintExpected = false
+    var warnings = FindingsReport()
+    var warningsExpected = false
+    var unformatted: [String] = []
+    var formattingExpected = false
+    /// Reports that could not be read, by the gate family they feed.
+    var unreadable: [ReportEvidence.Kind: [String]] = [:]
+    var containment: [String] = []
+    var stepFailures: [String] = []
+
+    init(_ steps: [StepEvidence]) {
+        var testReports: [TestReport] = []
+        var coverages: [CoverageReport] = []
+        for step in steps {
+            containment += ContainmentWords.incidents(of: step)
+            for report in step.reports {
+                switch report.kind {
+                case .tests: testReportsExpected = true
+                case .coverage: coverageExpected = true
+                case .findings: lintExpected = true
+                case .diagnostics: warningsExpected = true
+                case .unformatted: formattingExpected = true
+                }
+                switch report.content {
+                case .failure(let error):
+                    unreadable[report.kind, default: []].append("\(step.name): \(error)")
+                case .success(.tests(let report)): testReports.append(report)
+                case .success(.coverage(let report)): coverages.append(report)
+                case .success(.findings(let report)): lint.findings += report.findings
+                case .success(.diagnostics(let report)): warnings.findings += report.findings
+                case .success(.unformatted(let files)): unformatted += files
+                }
+            }
+            if let unexplained = Self.unexplainedFailure(of: step) { stepFailures.append(unexplained) }
+        }
+        tests = TestReport.merged(testReports)
+        flaky = tests.cases.filter(\.flaky).map { $0.className.isEmpty ? $0.name : "\($0.className).\($0.name)" }
+        for report in coverages {
+            for (path, file) in report.files { coverage.files[path] = file }
+        }
+    }
+
+    /// A step that exited non-zero is a failure unless its own reports explain
+    /// it (failing tests, findings); a limit or a refused call is containment's.
+    static func unexplainedFailure(of step: StepEvidence) -> String? {
+        let result = step.result
+        guard result.status == .exited || result.status == .signaled, result.exitStatus != 0 else { return nil }
+        let explained = step.reports.contains { report in
+            switch report.content {
+            case .success(.tests(let tests)): tests.failed + tests.errors > 0
+            case .success(.findings(let findings)), .success(.diagnostics(let findings)): !findings.findings.isEmpty
+            case .success(.unformatted(let files)): !files.isEmpty
+            case .success(.coverage), .failure: false
+            }
+        }
+        if explained || !result.limitsHit.isEmpty || !result.deniedSyscalls.isEmpty { return nil }
+        if let signal = result.signal { return "\(step.name): died of signal \(signal)" }
+        return "\(step.name): exited with status \(result.exitCode ?? -1)"
+    }
+
+    func value(for metric: GateDefinition.Metric) -> Measurement? {
+        switch metric {
+        case .containment:
+            return .value(Double(containment.count), details: containment)
+        case .stepFailures:
+            return .value(Double(stepFailures.count), details: stepFailures)
+        case .testsRan:
+            guard testReportsExpected else { return nil }
+            if let reasons = unreadable[.tests] { return .unreadable(reasons) }
+            return .value(Double(tests.ran), details: ["\(tests.ran) tests ran (\(tests.skipped) skipped)"])
+        case .testFailures:
+            guard testReportsExpected else { return nil }
+            if let reasons = unreadable[.tests] { return .unreadable(reasons) }
+            let failing = tests.cases.filter { $0.outcome == .failed || $0.outcome == .errored }.map(Self.describe)
+            let unrecorded =
+                tests.unrecordedErrors > 0
+                ? ["\(tests.unrecordedErrors) errors outside any test (a build failure?)"] : []
+            return .value(Double(tests.failed + tests.errors), details: failing + unrecorded)
+        case .lineCoverage:
+            guard coverageExpected else { return nil }
+            if let reasons = unreadable[.coverage] { return .unreadable(reasons) }
+            guard let percent = coverage.percent else {
+                return .unreadable(["the coverage reports measured no lines at all"])
+            }
+            let worst = coverage.files.values.filter { $0.total > 0 }
+                .sorted { Double($0.covered) / Double($0.total) < Double($1.covered) / Double($1.total) }.prefix(5)
+                .map { "\($0.path): \($0.covered)/\($0.total) covered" + Self.missingLines($0) }
+            return .value(percent, details: worst)
+        case .lintErrors:
+            guard lintExpected else { return nil }
+            if let reasons = unreadable[.findings] { return .unreadable(reasons) }
+            let errors = lint.findings.filter { $0.level == .error }
+            return .value(Double(errors.count), details: errors.prefix(20).map(Self.describe))
+        case .compilerWarnings:
+            guard warningsExpected else { return nil }
+            if let reasons = unreadable[.diagnostics] { return .unreadable(reasons) }
+            let flagged = warnings.findings.filter { $0.level >= .warning }
+            return .value(Double(flagged.count), details: flagged.prefix(20).map(Self.describe))
+        case .unformattedFiles:
+            guard formattingExpected else { return nil }
+            if let reasons = unreadable[.unformatted] { return .unreadable(reasons) }
+            return .value(Double(unformatted.count), details: unformatted.map { "\($0): not formatted" })
+        }
+    }
+
+    static func describe(_ test: TestCase) -> String {
+        let location = test.file.map { file in test.line.map { "\(file):\($0): " } ?? "\(file): " } ?? ""
+        let name = test.className.isEmpty ? test.name : "\(test.className).\(test.name)"
+        return "\(location)\(name) \(test.outcome == .errored ? "errored" : "failed")"
+            + (test.message.map { ": \($0)" } ?? "")
+    }
+
+    static func describe(_ finding: Finding) -> String {
+        let location = finding.file.map { file in finding.line.map { "\(file):\($0): " } ?? "\(file): " } ?? ""
+        return "\(location)\(finding.level.rawValue): \(finding.message)" + (finding.rule.map { " [\($0)]" } ?? "")
+    }
+
+    static func missingLines(_ file: CoverageReport.File) -> String {
+        let missing = file.missing
+        guard !missing.isEmpty else { return "" }
+        return "; missing lines " + missing.prefix(12).map(String.init).joined(separator: ", ")
+            + (missing.count > 12 ? ", …" : "")
+    }
+}
+
+/// How a contained step's incidents read to a reviewer.
+enum ContainmentWords {
+    static func incidents(of step: StepEvidence) -> [String] {
+        let result = step.result
+        let limits = step.limits
+        var words: [String] = []
+        switch result.status {
+        case .setupFailed:
+            words.append("\(step.name): could not start: \(result.setupFailure?.message ?? "setup failed")")
+        case .memoryLimit:
+            words.append("\(step.name): killed at the \(limits.memory) memory limit")
+        case .timeout:
+            words.append("\(step.name): stopped at the \(limits.timeout) wall-clock limit")
+        case .cpuTimeLimit:
+            words.append("\(step.name): stopped at the \(limits.cpuTime) CPU-time limit")
+        case .outputLimit:
+            words.append("\(step.name): stopped at the \(limits.output) output limit")
+        case .pidsLimit:
+            words.append("\(step.name): failed after a process was refused at the \(limits.pids)-process limit")
+        case .exited, .signaled:
+            for limit in result.limitsHit {
+                switch limit {
+                case .memory: words.append("\(step.name): a process was killed at the \(limits.memory) memory limit")
+                case .pids: words.append("\(step.name): a process was refused at the \(limits.pids)-process limit")
+                case .fileSize:
+                    words.append("\(step.name): a write was stopped at the \(limits.fileSize) file-size limit")
+                case .seccomp: words.append("\(step.name): ended for a refused system call")
+                case .cpuTime: words.append("\(step.name): a process reached the \(limits.cpuTime) CPU-time limit")
+                case .timeout, .output: continue
+                }
+            }
+        }
+        for call in result.deniedSyscalls {
+            words.append("\(step.name): system call \(call.name) refused (\(call.count)×)")
+        }
+        return words
+    }
+}

@@ -1,0 +1,144 @@
+import SandboxModel
+import Testing
+
+@testable import SandboxReports
+@testable import SandboxVerdict
+
+@Suite struct VerdictTests {
+    static func exited(_ code: Int32) -> StepResult { StepResult(status: .exited, exitCode: code) }
+
+    static func pytestEvidence(exitCode: Int32 = 1) throws -> StepEvidence {
+        let junit = try JUnitParser.parse(try Fixture.bytes("pytest-junit.xml"), file: "junit.xml")
+        let coverage = try CoberturaParser.parse(try Fixture.bytes("coverage.xml"), file: "coverage.xml")
+        return StepEvidence(
+            name: "test", kind: .test, result: exited(exitCode), limits: ResourceLimits(),
+            reports: [
+                ReportEvidence(name: "junit.xml", kind: .tests, content: .success(.tests(junit))),
+                ReportEvidence(name: "coverage.xml", kind: .coverage, content: .success(.coverage(coverage))),
+            ])
+    }
+
+    func gate(_ verdict: Verdict, _ metric: GateDefinition.Metric) throws -> GateResult {
+        try #require(verdict.gates.first { $0.definition.metric == metric })
+    }
+
+    @Test func failingTestsBlockAndAreNamed() throws {
+        let verdict = VerdictEngine.evaluate([try Self.pytestEvidence()])
+        #expect(!verdict.mergeReady)
+        let failures = try gate(verdict, .testFailures)
+        #expect(failures.status == .failed)
+        #expect(failures.actual == 2)
+        #expect(
+            failures.reasons.contains(
+                "test_calc.test_classify_negative_fails failed: AssertionError: assert 'negative' == 'zero'"))
+        #expect(try gate(verdict, .testsRan).actual == 5)
+        #expect(verdict.skippedTests == 2)
+        // The failing exit status is explained by the failing tests.
+        #expect(try gate(verdict, .stepFailures).status == .passed)
+        let coverage = try gate(verdict, .lineCoverage)
+        #expect(coverage.status == .passed)
+        #expect(coverage.summary == "line-coverage >= 80%: 81.6%")
+        #expect(try gate(verdict, .lintErrors).status == .notMeasured)
+    }
+
+    @Test func greenStepsAreMergeReady() throws {
+        var junit = try JUnitParser.parse(try Fixture.bytes("pytest-junit.xml"), file: "junit.xml")
+        junit.cases.removeAll { $0.outcome == .failed || $0.outcome == .errored }
+        let step = StepEvidence(
+            name: "test", kind: .test, result: Self.exited(0), limits: ResourceLimits(),
+            reports: [ReportEvidence(name: "junit.xml", kind: .tests, content: .success(.tests(junit)))])
+        let verdict = VerdictEngine.evaluate([step])
+        #expect(verdict.mergeReady)
+        #expect(verdict.gates.filter { $0.status == .failed }.isEmpty)
+    }
+
+    @Test func coverageUnderTheBarBlocksWithTheWorstFiles() throws {
+        let coverage = try GoCoverProfileParser.parse(try Fixture.bytes("go-cover.out"), file: "cover.out")
+        let step = StepEvidence(
+            name: "test", kind: .test, result: Self.exited(0), limits: ResourceLimits(),
+            reports: [ReportEvidence(name: "cover.out", kind: .coverage, content: .success(.coverage(coverage)))])
+        let result = try gate(VerdictEngine.evaluate([step]), .lineCoverage)
+        #expect(result.status == .failed)
+        #expect(result.summary == "line-coverage >= 80%: 41.7%")
+        #expect(result.reasons.first == "example.com/goproj/strutil/strutil.go: 1/5 covered; missing lines 11, 13, 16")
+    }
+
+    @Test func unreadableReportFailsItsGate() throws {
+        let step = StepEvidence(
+            name: "test", kind: .test, result: Self.exited(0), limits: ResourceLimits(),
+            reports: [
+                ReportEvidence(
+                    name: "junit.xml", kind: .tests,
+                    content: .failure(ReportError(file: "junit.xml", reason: "the report is empty")))
+            ])
+        let verdict = VerdictEngine.evaluate([step])
+        #expect(!verdict.mergeReady)
+        let ran = try gate(verdict, .testsRan)
+        #expect(ran.status == .failed)
+        #expect(ran.actual == nil)
+        #expect(ran.reasons == ["test: junit.xml: the report is empty"])
+    }
+
+    @Test func containmentIncidentsInWords() throws {
+        var killed = StepResult(status: .memoryLimit, signal: 9)
+        killed.limitsHit = [.memory]
+        var limits = ResourceLimits()
+        limits.memory = .gibibytes(2)
+        var refused = Self.exited(0)
+        refused.deniedSyscalls = [.init(name: "ptrace", count: 1)]
+        var failedToStart = StepResult(status: .setupFailed)
+        failedToStart.setupFailure = .init(
+            stage: "pivot_root", errno: 1, message: "pivot_root: Operation not permitted")
+        let verdict = VerdictEngine.evaluate([
+            StepEvidence(name: "test", kind: .test, result: killed, limits: limits),
+            StepEvidence(name: "lint", kind: .lint, result: refused, limits: limits),
+            StepEvidence(name: "build", kind: .build, result: failedToStart, limits: limits),
+        ])
+        let containment = try gate(verdict, .containment)
+        #expect(containment.status == .failed)
+        #expect(
+            containment.reasons == [
+                "test: killed at the 2 GiB memory limit",
+                "lint: system call ptrace refused (1×)",
+                "build: could not start: pivot_root: Operation not permitted",
+            ])
+        #expect(!verdict.mergeReady)
+    }
+
+    @Test func unexplainedNonZeroExitBlocks() throws {
+        let verdict = VerdictEngine.evaluate([
+            StepEvidence(name: "build", kind: .build, result: Self.exited(2), limits: ResourceLimits())
+        ])
+        let failures = try gate(verdict, .stepFailures)
+        #expect(failures.status == .failed)
+        #expect(failures.reasons == ["build: exited with status 2"])
+    }
+
+    @Test func lintWarningsInformButErrorsBlock() throws {
+        let pylint = try PylintJSONParser.parse(try Fixture.bytes("pylint.json"), file: "pylint.json")
+        let ruff = try RuffJSONParser.parse(try Fixture.bytes("ruff.json"), file: "ruff.json")
+        let onlyWarnings = StepEvidence(
+            name: "lint", kind: .lint, result: Self.exited(16), limits: ResourceLimits(),
+            reports: [ReportEvidence(name: "pylint.json", kind: .findings, content: .success(.findings(pylint)))])
+        #expect(try gate(VerdictEngine.evaluate([onlyWarnings]), .lintErrors).status == .passed)
+        let errors = StepEvidence(
+            name: "lint", kind: .lint, result: Self.exited(1), limits: ResourceLimits(),
+            reports: [ReportEvidence(name: "ruff.json", kind: .findings, content: .success(.findings(ruff)))])
+        let result = try gate(VerdictEngine.evaluate([errors]), .lintErrors)
+        #expect(result.status == .failed)
+        #expect(
+            result.reasons.first == "/tmp/fixture-projects/pyproj/lint_me.py:1: error: `os` imported but unused [F401]")
+    }
+
+    @Test func flakyTestsAreShown() throws {
+        let xml = "<testsuite><testcase classname='C' name='t'><flakyFailure/></testcase></testsuite>"
+        let report = try JUnitParser.parse(Array(xml.utf8), file: "j.xml")
+        let verdict = VerdictEngine.evaluate([
+            StepEvidence(
+                name: "test", kind: .test, result: Self.exited(0), limits: ResourceLimits(),
+                reports: [ReportEvidence(name: "j.xml", kind: .tests, content: .success(.tests(report)))])
+        ])
+        #expect(verdict.flakyTests == ["C.t"])
+        #expect(verdict.mergeReady)
+    }
+}
