@@ -2,19 +2,19 @@ extension StepResult {
     /// The record as JSON, keys in a fixed order, one object.
     public var json: String {
         var fields: [(String, String)] = [
-            ("status", JSON.string(status.rawValue)),
+            ("status", JSONText.string(status.rawValue)),
             ("exitCode", exitCode.map { "\($0)" } ?? "null"),
             ("signal", signal.map { "\($0)" } ?? "null"),
-            ("wallSeconds", JSON.number(wallSeconds)),
-            ("cpuSeconds", JSON.number(cpuSeconds)),
+            ("wallSeconds", JSONText.seconds(wallSeconds)),
+            ("cpuSeconds", JSONText.seconds(cpuSeconds)),
             ("peakMemoryBytes", "\(peakMemoryBytes)"),
             ("stdoutBytes", "\(stdoutBytes)"),
             ("stderrBytes", "\(stderrBytes)"),
-            ("limitsHit", "[" + limitsHit.map { JSON.string($0.rawValue) }.joined(separator: ", ") + "]"),
+            ("limitsHit", "[" + limitsHit.map { JSONText.string($0.rawValue) }.joined(separator: ", ") + "]"),
             (
                 "deniedSyscalls",
                 "["
-                    + deniedSyscalls.map { "{\"name\": \(JSON.string($0.name)), \"count\": \($0.count)}" }
+                    + deniedSyscalls.map { "{\"name\": \(JSONText.string($0.name)), \"count\": \($0.count)}" }
                     .joined(separator: ", ") + "]"
             ),
         ]
@@ -22,17 +22,18 @@ extension StepResult {
             fields.append(
                 (
                     "setupFailure",
-                    "{\"stage\": \(JSON.string(setupFailure.stage)), \"errno\": \(setupFailure.errno.map { "\($0)" } ?? "null"), "
-                        + "\"message\": \(JSON.string(setupFailure.message))}"
+                    "{\"stage\": \(JSONText.string(setupFailure.stage)), \"errno\": \(setupFailure.errno.map { "\($0)" } ?? "null"), "
+                        + "\"message\": \(JSONText.string(setupFailure.message))}"
                 ))
         }
-        return "{\n" + fields.map { "  \(JSON.string($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+        return "{\n" + fields.map { "  \(JSONText.string($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
     }
 }
 
-/// The little JSON writing the record needs, without Foundation.
-enum JSON {
-    static func string(_ text: String) -> String {
+/// The little JSON writing the records need, without Foundation.
+public enum JSONText {
+    /// A JSON string literal: quotes, backslashes and control characters escaped.
+    public static func string(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -51,7 +52,7 @@ enum JSON {
     }
 
     /// Seconds to the millisecond; finite always.
-    static func number(_ value: Double) -> String {
+    public static func seconds(_ value: Double) -> String {
         guard value.isFinite, value >= 0 else { return "0" }
         let millis = UInt64((value * 1000).rounded())
         let fraction = String(millis % 1000)

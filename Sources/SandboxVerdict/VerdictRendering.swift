@@ -1,0 +1,199 @@
+import SandboxModel
+
+/// The verdict for people (text), machines (JSON), pull-request comments
+/// (Markdown) and GitHub Actions (workflow commands and a step summary).
+/// Every string that came from a report is untrusted and escaped for its target.
+extension Verdict {
+    public var headline: String { mergeReady ? "MERGE READY" : "NOT READY" }
+
+    // MARK: Text
+
+    public var text: String {
+        var lines = ["\(headline)", ""]
+        for gate in gates {
+            let mark =
+                switch gate.status {
+                case .passed: "ok  "
+                case .failed: gate.definition.blocking ? "FAIL" : "warn"
+                case .notMeasured: "--  "
+                }
+            lines.append("  \(mark) \(gate.definition.metric.title): \(gate.summary)")
+            for reason in gate.reasons { lines.append("         \(Escaping.singleLine(reason))") }
+        }
+        if skippedTests > 0 { lines.append("  \(skippedTests) tests skipped") }
+        for test in flakyTests { lines.append("  flaky (passed on a rerun): \(Escaping.singleLine(test))") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: JSON
+
+    /// The schema's name and version; bump on any incompatible change.
+    public static let schema = "sandbox.verdict/1"
+
+    public var json: String {
+        let gateObjects = gates.map { gate in
+            let fields: [(String, String)] = [
+                ("metric", JSONText.string(gate.definition.metric.rawValue)),
+                ("operator", JSONText.string(gate.definition.comparison.rawValue)),
+                ("threshold", JSONText.number(gate.definition.threshold)),
+                ("actual", gate.actual.map(JSONText.number) ?? "null"),
+                ("status", JSONText.string(gate.status.rawValue)),
+                ("blocking", gate.definition.blocking ? "true" : "false"),
+                ("reasons", "[" + gate.reasons.map(JSONText.string).joined(separator: ", ") + "]"),
+            ]
+            return "    {" + fields.map { "\(JSONText.string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
+        }
+        return """
+            {
+              "schema": \(JSONText.string(Self.schema)),
+              "mergeReady": \(mergeReady),
+              "gates": [
+            \(gateObjects.joined(separator: ",\n"))
+              ],
+              "skippedTests": \(skippedTests),
+              "flakyTests": [\(flakyTests.map(JSONText.string).joined(separator: ", "))]
+            }
+
+            """
+    }
+
+    // MARK: Markdown
+
+    public var markdown: String {
+        var lines = ["### \(mergeReady ? "✅" : "❌") \(headline)", ""]
+        for gate in gates where gate.status != .notMeasured {
+            let box = gate.status == .passed ? "[x]" : "[ ]"
+            let note = gate.definition.blocking ? "" : " (informational)"
+            lines.append("- \(box) **\(gate.definition.metric.title)**: `\(gate.summary)`\(note)")
+        }
+        let failing = gates.filter { $0.status == .failed && !$0.reasons.isEmpty }
+        if !failing.isEmpty {
+            lines.append("")
+            for gate in failing {
+                lines.append("#### \(gate.definition.metric.title)")
+                lines.append("")
+                for reason in gate.reasons { lines.append("- \(Escaping.markdown(reason))") }
+                lines.append("")
+            }
+        }
+        if skippedTests > 0 { lines.append("\(skippedTests) tests skipped.") }
+        if !flakyTests.isEmpty {
+            lines.append("Flaky (passed on a rerun): " + flakyTests.map(Escaping.markdown).joined(separator: ", "))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: GitHub Actions
+
+    /// GitHub shows at most 10 annotations of each level per step.
+    public static let annotationsPerLevel = 10
+    /// `$GITHUB_STEP_SUMMARY` takes up to 1 MiB per step.
+    public static let stepSummaryLimit = 1 << 20
+
+    /// Workflow commands: one `::error` per failing blocking gate reason (up to the
+    /// limit), `::warning` for informational ones, and a notice with the headline.
+    public var githubAnnotations: String {
+        var lines: [String] = []
+        var counts: [String: Int] = [:]
+        for gate in gates where gate.status == .failed {
+            let level = gate.definition.blocking ? "error" : "warning"
+            let reasons = gate.reasons.isEmpty ? [gate.summary] : gate.reasons
+            for reason in reasons {
+                guard counts[level, default: 0] < Self.annotationsPerLevel else { break }
+                counts[level, default: 0] += 1
+                let location = Escaping.location(in: reason)
+                var properties = ["title=" + Escaping.githubProperty(gate.definition.metric.title)]
+                if let location {
+                    properties.insert("file=" + Escaping.githubProperty(location.file), at: 0)
+                    properties.insert("line=\(location.line)", at: 1)
+                }
+                lines.append("::\(level) \(properties.joined(separator: ","))::\(Escaping.githubData(reason))")
+            }
+        }
+        lines.append("::notice title=sandbox verify::\(headline)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The Markdown for `$GITHUB_STEP_SUMMARY`, cut to GitHub's limit.
+    public var githubStepSummary: String {
+        let full = markdown
+        guard full.utf8.count > Self.stepSummaryLimit else { return full }
+        let note = "\n\n…(cut at GitHub's 1 MiB step-summary limit)\n"
+        var cut = Substring(full).utf8.prefix(Self.stepSummaryLimit - note.utf8.count)
+        while String(cut) == nil { cut = cut.dropLast() }
+        return String(cut)! + note
+    }
+}
+
+/// Escaping for each place untrusted text goes.
+public enum Escaping {
+    /// One line: control characters shown, never obeyed (no terminal escapes).
+    public static func singleLine(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x00..<0x20, 0x7F, 0x80..<0xA0: out += "\\u{\(String(scalar.value, radix: 16))}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// GitHub workflow-command data: `%`, CR and LF escaped, so the text can
+    /// neither end the command nor start a new one.
+    public static func githubData(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "%": out += "%25"
+            case "\r": out += "%0D"
+            case "\n": out += "%0A"
+            case "\r\n": out += "%0D%0A"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// A workflow-command property also escapes `:` and `,`.
+    public static func githubProperty(_ text: String) -> String {
+        githubData(text).replacingAll(":", with: "%3A").replacingAll(",", with: "%2C")
+    }
+
+    /// Markdown: one line, with the characters that make links, HTML, mentions
+    /// or tables escaped.
+    public static func markdown(_ text: String) -> String {
+        var out = ""
+        for character in singleLine(text) {
+            if "\\`*_{}[]()<>#+|!@~&".contains(character) { out.append("\\") }
+            out.append(character)
+        }
+        return out
+    }
+
+    /// "path:12: ..." at the start of a reason.
+    static func location(in reason: String) -> (file: String, line: Int)? {
+        let parts = reason.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, !parts[0].contains(" "), let line = Int(parts[1]) else { return nil }
+        return (String(parts[0]), line)
+    }
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for character in self { if character == target { out += replacement } else { out.append(character) } }
+        return out
+    }
+}
+
+extension JSONText {
+    /// A gate's number: whole numbers without a fraction.
+    static func number(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
+        return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
+}

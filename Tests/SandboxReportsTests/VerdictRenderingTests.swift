@@ -1,0 +1,98 @@
+import Foundation
+import SandboxModel
+import Testing
+
+@testable import SandboxReports
+@testable import SandboxVerdict
+
+@Suite struct VerdictRenderingTests {
+    /// A test whose name and message try to become workflow commands.
+    static func hostileVerdict() throws -> Verdict {
+        let xml = """
+            <testsuite name="s">
+              <testcase classname="evil" name="x&#10;::add-mask::secret" file="a,b:c.py" line="3">
+                <failure message="boom&#13;::error::forged %0A&#10;::set-output name=ok::true"/>
+              </testcase>
+            </testsuite>
+            """
+        let report = try JUnitParser.parse(Array(xml.utf8), file: "j.xml")
+        return VerdictEngine.evaluate([
+            StepEvidence(
+                name: "test", kind: .test, result: StepResult(status: .exited, exitCode: 1), limits: ResourceLimits(),
+                reports: [ReportEvidence(name: "j.xml", kind: .tests, content: .success(.tests(report)))])
+        ])
+    }
+
+    @Test func githubAnnotationsCannotBeHijacked() throws {
+        let output = try Self.hostileVerdict().githubAnnotations
+        // Every line the runner reads is one of ours: nothing untrusted starts a line.
+        for line in output.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
+            #expect(line.hasPrefix("::error ") || line.hasPrefix("::notice "), "\(line)")
+        }
+        #expect(!output.contains("\n::add-mask"))
+        #expect(!output.contains("\n::set-output"))
+        #expect(output.contains("%0A::add-mask::secret"))
+        #expect(output.contains("%0D::error::forged %250A"))
+    }
+
+    @Test func githubPropertiesEscapeColonAndComma() {
+        #expect(Escaping.githubProperty("a,b:c%") == "a%2Cb%3Ac%25")
+        #expect(Escaping.githubData("50%\r\nx") == "50%25%0D%0Ax")
+    }
+
+    @Test func annotationsStopAtGitHubsLimit() {
+        let reasons = (0..<30).map { "f.py:\($0): error: e\($0)" }
+        let verdict = Verdict(
+            gates: [
+                GateResult(
+                    definition: GateDefinition(.lintErrors, .atMost, 0), actual: 30, status: .failed, reasons: reasons)
+            ], skippedTests: 0, flakyTests: [])
+        let errors = verdict.githubAnnotations.split(separator: "\n").filter { $0.hasPrefix("::error") }
+        #expect(errors.count == Verdict.annotationsPerLevel)
+        #expect(errors.first == "::error file=f.py,line=0,title=Lint findings at error level::f.py:0: error: e0")
+    }
+
+    @Test func markdownEscapesWhatWouldRenderOrPing() throws {
+        let markdown = try Self.hostileVerdict().markdown
+        #expect(markdown.hasPrefix("### ❌ NOT READY\n"))
+        #expect(markdown.contains("- [ ] **Test failures and errors**: `test-failures <= 0: 1`"))
+        #expect(!markdown.contains("\n::"))
+        #expect(
+            Escaping.markdown("<img src=x> @team [link](http://x) | a")
+                == "\\<img src=x\\> \\@team \\[link\\]\\(http://x\\) \\| a")
+    }
+
+    @Test func jsonIsValidAndVersioned() throws {
+        let verdict = try Self.hostileVerdict()
+        let object = try JSONSerialization.jsonObject(with: Data(verdict.json.utf8)) as? [String: Any]
+        #expect(object?["schema"] as? String == "sandbox.verdict/1")
+        #expect(object?["mergeReady"] as? Bool == false)
+        let gates = try #require(object?["gates"] as? [[String: Any]])
+        let failures = try #require(gates.first { $0["metric"] as? String == "test-failures" })
+        #expect(failures["actual"] as? Int == 1)
+        #expect(failures["status"] as? String == "failed")
+        #expect(
+            (failures["reasons"] as? [String])?.first?.contains("\n::add-mask::secret") == true, "kept, JSON-escaped")
+    }
+
+    @Test func textShowsControlCharactersInsteadOfObeyingThem() throws {
+        let text = try Self.hostileVerdict().text
+        #expect(text.hasPrefix("NOT READY\n"))
+        #expect(text.contains("evil.x\\n::add-mask::secret failed: boom\\r::error::forged"))
+        #expect(!text.contains("\u{1B}"))
+    }
+
+    @Test func stepSummaryIsCutToTheLimit() {
+        let reasons = (0..<30000).map { "file\($0).py:1: error: " + String(repeating: "x", count: 40) }
+        let verdict = Verdict(
+            gates: [
+                GateResult(
+                    definition: GateDefinition(.lintErrors, .atMost, 0), actual: 30000, status: .failed,
+                    reasons: reasons)
+            ], skippedTests: 0, flakyTests: [])
+        #expect(verdict.markdown.utf8.count > Verdict.stepSummaryLimit)
+        let summary = verdict.githubStepSummary
+        #expect(summary.utf8.count <= Verdict.stepSummaryLimit)
+        #expect(summary.hasSuffix("(cut at GitHub's 1 MiB step-summary limit)\n"))
+    }
+}
