@@ -12,7 +12,8 @@ let package = Package(
         .executable(name: "sandbox", targets: ["sandbox"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Everything that must be C: libseccomp calls and the code that runs
@@ -29,6 +30,12 @@ let package = Package(
         // Pure: gates, evaluated over what the steps did and reported.
         .target(
             name: "SandboxVerdict", dependencies: ["SandboxModel", "SandboxReports"], swiftSettings: swiftSettings),
+        // Pure: per-language policies (YAML), their layering and validation.
+        .target(
+            name: "SandboxPolicy",
+            dependencies: ["SandboxModel", "SandboxVerdict", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
         // The OS layer: cgroups, the seccomp compiler, the launcher, kernel probes.
         .target(
             name: "SandboxKernel",
@@ -44,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "sandbox",
             dependencies: [
-                "SandboxSupervisor", "SandboxKernel", "SandboxModel",
+                "SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxPolicy", "SandboxVerdict",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -56,7 +63,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SandboxReportsTests",
-            dependencies: ["SandboxReports", "SandboxVerdict", "SandboxModel"],
+            dependencies: ["SandboxReports", "SandboxVerdict", "SandboxModel", "SandboxPolicy"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

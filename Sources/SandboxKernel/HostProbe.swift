@@ -30,6 +30,23 @@ public enum HostProbe {
         try? resolve(path, role: "stat")
     }
 
+    /// The names in a directory (not "." or ".."), sorted; nil when it cannot be read.
+    public static func directoryEntries(_ path: String) -> [String]? {
+        guard let directory = opendir(path) else { return nil }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// This executable's path (/proc/self/exe).
+    public static var executablePath: String? { symlinkTarget("/proc/self/exe") }
+
     /// The merged-usr links and the shared /etc entries of this host.
     public static func layout() -> HostLayout {
         var topLevel: [(name: String, symlinkTarget: String?)] = []

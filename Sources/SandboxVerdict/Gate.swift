@@ -91,7 +91,7 @@ public struct GateResult: Equatable, Sendable {
         return "\(metric.rawValue) \(definition.comparison.rawValue) \(threshold): \(value)"
     }
 
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         if value == value.rounded() { return String(Int(value)) }
         let tenths = (value * 10).rounded() / 10
         return tenths == tenths.rounded() ? String(Int(tenths)) : String(tenths)

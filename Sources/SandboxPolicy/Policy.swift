@@ -1,0 +1,142 @@
+public import SandboxModel
+public import SandboxVerdict
+
+/// The format of a report a step writes, which says how to read it.
+public enum ReportFormat: String, Sendable, CaseIterable {
+    case junit, trx, cobertura, lcov
+    case goCoverprofile = "go-coverprofile"
+    case goTestJSON = "go-test-json"
+    case coveragePyJSON = "coverage-py-json"
+    case llvmCovJSON = "llvm-cov-json"
+    case sarif
+    case ruffJSON = "ruff-json"
+    case pylintJSON = "pylint-json"
+    case eslintJSON = "eslint-json"
+    case cargoJSON = "cargo-json"
+    /// `file:line:col: level: message` text.
+    case diagnostics
+    /// One path per line: files a formatter would change.
+    case unformattedList = "unformatted-list"
+
+    /// The gate family the format feeds.
+    public var evidenceKind: ReportEvidence.Kind {
+        switch self {
+        case .junit, .trx, .goTestJSON: .tests
+        case .cobertura, .lcov, .goCoverprofile, .coveragePyJSON, .llvmCovJSON: .coverage
+        case .sarif, .ruffJSON, .pylintJSON, .eslintJSON: .findings
+        case .cargoJSON, .diagnostics: .diagnostics
+        case .unformattedList: .unformatted
+        }
+    }
+}
+
+/// A report a step produces: where (inside the sandbox, or the step's standard
+/// output) and in what format.
+public struct ReportSpec: Equatable, Sendable {
+    public enum Source: Equatable, Sendable {
+        /// A path inside the sandbox, read from inside it.
+        case file(String)
+        case stdout
+        case stderr
+    }
+
+    public var source: Source
+    public var format: ReportFormat
+
+    public init(source: Source, format: ReportFormat) {
+        self.source = source
+        self.format = format
+    }
+}
+
+/// Limits a policy sets; unset ones come from the layer below.
+public struct LimitSettings: Equatable, Sendable {
+    public var memory: ByteSize?
+    public var pids: UInt64?
+    public var cpuTime: TimeSpan?
+    public var timeout: TimeSpan?
+    public var output: ByteSize?
+    public var tmpSize: ByteSize?
+    public var fileSize: ByteSize?
+
+    public init() {}
+
+    /// `base` with these settings applied.
+    public func applied(to base: ResourceLimits) -> ResourceLimits {
+        var limits = base
+        if let memory { limits.memory = memory }
+        if let pids { limits.pids = pids }
+        if let cpuTime { limits.cpuTime = cpuTime }
+        if let timeout { limits.timeout = timeout }
+        if let output { limits.output = output }
+        if let tmpSize { limits.tmpSize = tmpSize }
+        if let fileSize { limits.fileSize = fileSize }
+        return limits
+    }
+}
+
+/// One step of a language's pipeline.
+public struct StepPolicy: Equatable, Sendable {
+    public var name: String
+    public var kind: StepKind
+    /// The argv; never a shell string.
+    public var run: [String]
+    public var reports: [ReportSpec]
+    public var limits: LimitSettings
+    public var network: NetworkMode
+    /// Files that must exist in the tree for the step to run (an ESLint config, say).
+    public var onlyIf: [String]
+
+    public init(
+        name: String, kind: StepKind, run: [String], reports: [ReportSpec] = [],
+        limits: LimitSettings = LimitSettings(),
+        network: NetworkMode = .none, onlyIf: [String] = []
+    ) {
+        self.name = name
+        self.kind = kind
+        self.run = run
+        self.reports = reports
+        self.limits = limits
+        self.network = network
+        self.onlyIf = onlyIf
+    }
+}
+
+/// A language's policy: how it is detected, its toolchain image, its steps and gates.
+public struct LanguagePolicy: Equatable, Sendable {
+    public var language: String
+    /// File names at the tree's root that mark the language (`*.csproj` patterns allowed).
+    public var detect: [String]
+    /// The toolchain image: host paths mounted read-only (see images/).
+    public var image: String
+    public var environment: [String: String]
+    public var steps: [StepPolicy]
+    /// Gates that differ from the defaults.
+    public var gates: [GateDefinition]
+    /// The file it came from, for messages.
+    public var source: String
+
+    public init(
+        language: String, detect: [String], image: String, environment: [String: String] = [:], steps: [StepPolicy],
+        gates: [GateDefinition] = [], source: String = ""
+    ) {
+        self.language = language
+        self.detect = detect
+        self.image = image
+        self.environment = environment
+        self.steps = steps
+        self.gates = gates
+        self.source = source
+    }
+
+    /// Whether the tree (its root entries) holds this language.
+    public func detects(rootEntries: [String]) -> Bool {
+        detect.contains { pattern in
+            if pattern.hasPrefix("*") {
+                let suffix = pattern.dropFirst()
+                return rootEntries.contains { $0.hasSuffix(suffix) }
+            }
+            return rootEntries.contains(pattern)
+        }
+    }
+}

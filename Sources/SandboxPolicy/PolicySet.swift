@@ -1,0 +1,95 @@
+import SandboxVerdict
+
+/// A trusted policy directory: `defaults.yaml` and one file per language.
+public struct PolicySet: Equatable, Sendable {
+    public var defaults: PolicyDefaults
+    public var languages: [LanguagePolicy]
+
+    public init(defaults: PolicyDefaults = PolicyDefaults(), languages: [LanguagePolicy] = []) {
+        self.defaults = defaults
+        self.languages = languages
+    }
+
+    /// Reads the directory's files (name, text). Every error in every file is
+    /// returned, not only the first, so one `policy check` shows them all.
+    public static func load(_ files: [(name: String, text: String)]) -> (PolicySet, [PolicyError]) {
+        var set = PolicySet()
+        var errors: [PolicyError] = []
+        for file in files.sorted(by: { $0.name < $1.name })
+        where file.name.hasSuffix(".yaml") || file.name.hasSuffix(".yml") {
+            do {
+                if file.name == "defaults.yaml" || file.name == "defaults.yml" {
+                    set.defaults = try PolicyParser.defaults(file.text, file: file.name)
+                } else {
+                    let policy = try PolicyParser.language(file.text, file: file.name)
+                    if let other = set.languages.first(where: { $0.language == policy.language }) {
+                        errors.append(
+                            PolicyError(
+                                file: file.name,
+                                reason: "language '\(policy.language)' is also defined in \(other.source)"))
+                    } else {
+                        set.languages.append(policy)
+                    }
+                }
+            } catch {
+                errors.append(error)
+            }
+        }
+        return (set, errors)
+    }
+
+    public func language(_ name: String) -> LanguagePolicy? { languages.first { $0.language == name } }
+
+    /// The languages a tree holds, judged by its root entries.
+    public func detect(rootEntries: [String]) -> [LanguagePolicy] {
+        languages.filter { $0.detects(rootEntries: rootEntries) }
+    }
+}
+
+extension EffectivePolicy {
+    /// The effective policy as YAML-like text, for `sandbox policy show`.
+    public var text: String {
+        var lines = [
+            "language: \(policy.language)", "source: \(policy.source)",
+            "detect: [\(policy.detect.joined(separator: ", "))]",
+            "image: \(policy.image)",
+        ]
+        if !policy.environment.isEmpty {
+            lines.append("environment:")
+            for (name, value) in policy.environment.sorted(by: { $0.key < $1.key }) {
+                lines.append("  \(name): \(value)")
+            }
+        }
+        lines.append("steps:")
+        for step in policy.steps {
+            lines.append("  - name: \(step.name)")
+            lines.append("    kind: \(step.kind.rawValue)")
+            lines.append("    network: \(step.network.rawValue)")
+            if !step.onlyIf.isEmpty { lines.append("    only-if: [\(step.onlyIf.joined(separator: ", "))]") }
+            lines.append("    run: [\(step.run.map { "\"\($0)\"" }.joined(separator: ", "))]")
+            for report in step.reports {
+                let source: String =
+                    switch report.source {
+                    case .file(let path): path
+                    case .stdout: "stdout"
+                    case .stderr: "stderr"
+                    }
+                lines.append("    report: \(source) (\(report.format.rawValue))")
+            }
+            if let limits = limits[step.name] {
+                lines.append(
+                    "    limits: memory \(limits.memory), pids \(limits.pids), cpu-time \(limits.cpuTime), "
+                        + "timeout \(limits.timeout), output \(limits.output), tmp-size \(limits.tmpSize), file-size \(limits.fileSize)"
+                )
+            }
+        }
+        lines.append("gates:")
+        for gate in gates {
+            lines.append(
+                "  \(gate.metric.rawValue): \"\(gate.comparison.rawValue) \(GateResult.format(gate.threshold))\""
+                    + (gate.blocking ? "" : " (informational)"))
+        }
+        for refusal in refused { lines.append("# \(refusal)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import SandboxModel
+import SandboxVerdict
+import Testing
+
+@testable import SandboxPolicy
+
+@Suite struct PolicyTests {
+    static let policyDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("policies")
+
+    static func shipped() throws -> [(name: String, text: String)] {
+        try FileManager.default.contentsOfDirectory(atPath: policyDirectory.path).filter { $0.hasSuffix(".yaml") }.map {
+            ($0, try String(contentsOf: policyDirectory.appendingPathComponent($0), encoding: .utf8))
+        }
+    }
+
+    @Test func shippedPoliciesAreValid() throws {
+        let (set, errors) = PolicySet.load(try Self.shipped())
+        #expect(errors.isEmpty, "\(errors)")
+        #expect(Set(set.languages.map(\.language)) == ["python", "node", "go", "swift", "rust", "csharp"])
+        #expect(set.defaults.limits.memory == .gibibytes(2))
+        #expect(set.defaults.gates.first { $0.metric == .lineCoverage }?.threshold == 80)
+    }
+
+    @Test func onlyInstallStepsHaveNetwork() throws {
+        let (set, _) = PolicySet.load(try Self.shipped())
+        for policy in set.languages {
+            for step in policy.steps where step.network == .host {
+                #expect(step.kind == .install, "\(policy.language)/\(step.name)")
+            }
+        }
+    }
+
+    @Test func detectionByRootEntries() throws {
+        let (set, _) = PolicySet.load(try Self.shipped())
+        #expect(set.detect(rootEntries: ["go.mod", "main.go"]).map(\.language) == ["go"])
+        #expect(set.detect(rootEntries: ["App.sln", "src"]).map(\.language) == ["csharp"])
+        #expect(
+            Set(set.detect(rootEntries: ["pyproject.toml", "package.json"]).map(\.language)) == ["python", "node"])
+        #expect(set.detect(rootEntries: ["README.md"]).isEmpty)
+    }
+
+    @Test(
+        arguments: [
+            (
+                "language: x\ndetect: [a]\nimage: i\nsteps:\n  - name: t\n    kind: tset\n    run: [t]\n",
+                "x.yaml:6:11: 'tset' is not a step kind; expected one of: install, build, test, lint, format, coverage"
+            ),
+            (
+                "language: x\ndetect: [a]\nimage: i\nstep: []\n",
+                "x.yaml:4:1: unknown key 'step' in a language policy (did you mean steps?); expected one of: language, detect, image, environment, steps, gates"
+            ),
+            (
+                "language: x\ndetect: [a]\nimage: i\nsteps:\n  - name: t\n    kind: test\n    network: host\n    run: [t]\n",
+                "x.yaml:7:14: step 't' is a test step; only install steps may have network"
+            ),
+            (
+                "language: x\ndetect: [a]\nimage: i\nsteps:\n  - name: t\n    kind: test\n    run: t --all\n",
+                "x.yaml:7:10: run must be a list"
+            ),
+            (
+                "language: x\ndetect: [a]\nimage: i\nsteps:\n  - name: t\n    kind: test\n    run: [t]\n    limits: {memory: 2X}\n",
+                "x.yaml:8:22: memory: '2X' has an unknown unit 'X'; use K, M, G or T"
+            ),
+            (
+                "language: x\ndetect: [a]\nimage: i\nsteps:\n  - name: t\n    kind: test\n    run: [t]\ngates:\n  line-coverage: 80\n",
+                "x.yaml:9:18: a gate reads like \">= 80\" or \"<= 0\""
+            ),
+            (
+                "language: x\ndetect: [a]\nimage: i\nsteps:\n  - name: t\n    kind: test\n    run: [t]\n    reports:\n      - path: ../x\n        format: junit\n",
+                "x.yaml:9:15: a report path is absolute, inside the sandbox, without '..'"
+            ),
+            ("language: [x\n", nil),
+        ] as [(String, String?)])
+    func errorsPointAtTheLine(text: String, message: String?) {
+        do {
+            _ = try PolicyParser.language(text, file: "x.yaml")
+            Issue.record("accepted")
+        } catch {
+            if let message {
+                #expect(error.description == message)
+            } else {
+                #expect(error.description.hasPrefix("x.yaml: not valid YAML"))
+            }
+        }
+    }
+
+    @Test func repositoryMayOnlyTighten() throws {
+        let (set, _) = PolicySet.load(try Self.shipped())
+        let python = try #require(set.language("python"))
+        let override = try PolicyParser.repositoryOverride(
+            Array(
+                "gates:\n  line-coverage: \">= 90\"\n  test-failures: \"<= 3\"\nlimits:\n  memory: 1G\n  timeout: 2h\n"
+                    .utf8),
+            file: ".sandbox.yaml")
+        let effective = EffectivePolicy.resolve(python, defaults: set.defaults, repository: override)
+        #expect(effective.gates.first { $0.metric == .lineCoverage }?.threshold == 90)
+        #expect(effective.gates.first { $0.metric == .testFailures }?.threshold == 0)
+        #expect(effective.limits["test"]?.memory == .gibibytes(1))
+        #expect(effective.limits["test"]?.timeout == .minutes(15))
+        #expect(effective.limits["install"]?.timeout == .minutes(10), "the policy's own lower limit stays")
+        #expect(
+            effective.refused == [
+                "repository asked for a higher timeout limit for format: refused",
+                "repository asked for a higher timeout limit for install: refused",
+                "repository asked for a higher timeout limit for lint: refused",
+                "repository asked for a higher timeout limit for test: refused",
+                "repository asked for test-failures <= 3, looser than <= 0: refused",
+            ])
+    }
+
+    @Test func repositoryCannotAddSteps() {
+        #expect(throws: PolicyError.self) {
+            try PolicyParser.repositoryOverride(Array("steps:\n  - run: [curl, evil]\n".utf8), file: ".sandbox.yaml")
+        }
+        #expect(throws: PolicyError(file: ".sandbox.yaml", reason: "larger than 64 KiB")) {
+            try PolicyParser.repositoryOverride([UInt8](repeating: 0x20, count: 70_000), file: ".sandbox.yaml")
+        }
+    }
+
+    @Test func showPrintsTheEffectivePolicy() throws {
+        let (set, _) = PolicySet.load(try Self.shipped())
+        let text = EffectivePolicy.resolve(try #require(set.language("go")), defaults: set.defaults).text
+        #expect(text.contains("language: go\n"))
+        #expect(text.contains("  GOPROXY: off\n"))
+        #expect(text.contains("  line-coverage: \">= 80\"\n"))
+    }
+}
