@@ -48,10 +48,16 @@ let package = Package(
             dependencies: ["SandboxKernel", "SandboxModel"],
             swiftSettings: swiftSettings
         ),
+        // Runs a tree's policies in sandboxes and gathers the evidence for a verdict.
+        .target(
+            name: "SandboxVerify",
+            dependencies: ["SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxPolicy", "SandboxReports", "SandboxVerdict"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "sandbox",
             dependencies: [
-                "SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxPolicy", "SandboxVerdict",
+                "SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxPolicy", "SandboxVerdict", "SandboxVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

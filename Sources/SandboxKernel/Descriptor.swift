@@ -63,6 +63,69 @@ public enum Descriptor {
         return fd
     }
 
+    /// Reads a regular file of at most `limit` bytes, refusing links anywhere in
+    /// its path, FIFOs and devices: for files inside an untrusted tree. Returns nil
+    /// when there is no such file.
+    public static func readUntrustedFile(_ path: String, limit: Int) throws -> [UInt8]? {
+        let fd = sbx_open_no_symlinks(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw SystemError.last("open", path: path, hint: errno == ELOOP ? "a symbolic link, which is not followed" : nil)
+        }
+        defer { Glibc.close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw SystemError.last("fstat", path: path) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw SystemError("open", errno: nil, path: path, hint: "not a regular file") }
+        guard info.st_size <= limit else { throw SystemError("open", errno: EFBIG, path: path, hint: "larger than \(limit) bytes") }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
+        var total = 0
+        while total < bytes.count {
+            let count = bytes[total...].withUnsafeMutableBytes { read(fd, into: $0) }
+            if count <= 0 { break }
+            total += count
+        }
+        guard total <= limit else { throw SystemError("open", errno: EFBIG, path: path, hint: "larger than \(limit) bytes") }
+        return Array(bytes[0..<total])
+    }
+
+    /// Whether `path` exists, looked up without following any link.
+    public static func existsRefusingLinks(_ path: String) -> Bool {
+        let fd = sbx_open_path_no_symlinks(path, 0)
+        if fd >= 0 { Glibc.close(fd) }
+        return fd >= 0
+    }
+
+    /// A new temporary directory (mkdtemp) under `parent`.
+    public static func makeTemporaryDirectory(in parent: String = "/tmp", prefix: String) throws -> String {
+        var template = Array((parent + "/" + prefix + "-XXXXXX").utf8CString)
+        guard let result = mkdtemp(&template) else { throw SystemError.last("mkdtemp", path: parent) }
+        return String(cString: result)
+    }
+
+    /// An anonymous file (created and unlinked at once) to capture output in.
+    public static func anonymousFile() throws -> Int32 {
+        var template = Array("/tmp/sandbox-capture-XXXXXX".utf8CString)
+        let fd = mkstemp(&template)
+        guard fd >= 0 else { throw SystemError.last("mkstemp", path: "/tmp") }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        // Close-on-exec at once: sandboxes started on other threads must not inherit it.
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return fd
+    }
+
+    /// Everything written to `fd`, from the start, up to `limit` bytes.
+    public static func contents(of fd: Int32, limit: Int) -> [UInt8] {
+        lseek(fd, 0, SEEK_SET)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while bytes.count < limit {
+            let count = chunk.withUnsafeMutableBytes { read(fd, into: $0) }
+            if count <= 0 { break }
+            bytes += chunk[0..<min(count, limit - bytes.count)]
+        }
+        return bytes
+    }
+
     /// Reads a whole small file (cgroup and proc files); nil when it cannot be opened.
     public static func readSmallFile(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -12,6 +12,11 @@ public enum HostProbe {
         return String(cString: resolved)
     }
 
+    /// Whether anything exists at `path` (following links): host toolchains.
+    public static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
     /// Whether `path` is a directory (following links).
     public static func isDirectory(_ path: String) -> Bool {
         var info = stat()

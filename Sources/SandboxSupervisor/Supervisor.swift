@@ -110,7 +110,7 @@ public struct Supervisor: Sendable {
 
     /// Who the sandbox is on the host: the calling user, or for root an unprivileged
     /// identity of its own, so that nothing inside ever holds the host's uid 0.
-    static var hostIdentity: (uid: UInt32, gid: UInt32) {
+    public static var hostIdentity: (uid: UInt32, gid: UInt32) {
         geteuid() == 0
             ? (RunConfiguration.rootHostIdentity, RunConfiguration.rootHostIdentity) : (geteuid(), getegid())
     }

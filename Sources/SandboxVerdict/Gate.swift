@@ -104,6 +104,8 @@ public struct Verdict: Equatable, Sendable {
     /// Tests skipped and tests that passed only on a rerun: shown, never hidden.
     public var skippedTests: Int
     public var flakyTests: [String]
+    /// Policy notes shown with the verdict: what a repository asked for and was refused.
+    public var notes: [String] = []
 
     /// Merge-ready when every blocking gate passed (or measured nothing it needed).
     public var mergeReady: Bool {

@@ -22,6 +22,7 @@ extension Verdict {
         }
         if skippedTests > 0 { lines.append("  \(skippedTests) tests skipped") }
         for test in flakyTests { lines.append("  flaky (passed on a rerun): \(Escaping.singleLine(test))") }
+        for note in notes { lines.append("  policy: \(Escaping.singleLine(note))") }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -51,7 +52,8 @@ extension Verdict {
             \(gateObjects.joined(separator: ",\n"))
               ],
               "skippedTests": \(skippedTests),
-              "flakyTests": [\(flakyTests.map(JSONText.string).joined(separator: ", "))]
+              "flakyTests": [\(flakyTests.map(JSONText.string).joined(separator: ", "))],
+              "notes": [\(notes.map(JSONText.string).joined(separator: ", "))]
             }
 
             """
@@ -80,6 +82,7 @@ extension Verdict {
         if !flakyTests.isEmpty {
             lines.append("Flaky (passed on a rerun): " + flakyTests.map(Escaping.markdown).joined(separator: ", "))
         }
+        for note in notes { lines.append("Policy: " + Escaping.markdown(note)) }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -1,0 +1,43 @@
+import SandboxPolicy
+import SandboxReports
+import SandboxVerdict
+
+/// Reads a report's bytes by its declared format.
+enum ReportReader {
+    static func read(_ bytes: [UInt8], format: ReportFormat, file: String) -> Result<ReportEvidence.Content, ReportError> {
+        do throws(ReportError) {
+            switch format {
+            case .junit: return .success(.tests(try JUnitParser.parse(bytes, file: file)))
+            case .goTestJSON: return .success(.tests(try GoTestJSONParser.parse(bytes, file: file)))
+            case .trx:
+                return .failure(ReportError(file: file, reason: "TRX is not read yet: this version has no TRX reader"))
+            case .cobertura: return .success(.coverage(try CoberturaParser.parse(bytes, file: file)))
+            case .lcov: return .success(.coverage(try LcovParser.parse(bytes, file: file)))
+            case .goCoverprofile: return .success(.coverage(try GoCoverProfileParser.parse(bytes, file: file)))
+            case .coveragePyJSON: return .success(.coverage(try CoveragePyJSONParser.parse(bytes, file: file)))
+            case .llvmCovJSON: return .success(.coverage(try LLVMCovJSONParser.parse(bytes, file: file)))
+            case .sarif: return .success(.findings(try SARIFParser.parse(bytes, file: file)))
+            case .ruffJSON: return .success(.findings(try RuffJSONParser.parse(bytes, file: file)))
+            case .pylintJSON: return .success(.findings(try PylintJSONParser.parse(bytes, file: file)))
+            case .eslintJSON: return .success(.findings(try ESLintJSONParser.parse(bytes, file: file)))
+            case .cargoJSON: return .success(.diagnostics(try CargoJSONParser.parse(bytes, file: file)))
+            case .diagnostics: return .success(.diagnostics(try DiagnosticsParser.parse(bytes, file: file, tool: file)))
+            case .unformattedList: return .success(.unformatted(UnformattedList.parse(bytes)))
+            }
+        } catch {
+            return .failure(error)
+        }
+    }
+}
+
+/// Formatter output listing files that would change: `gofmt -l`, `cargo fmt -- -l`,
+/// ruff's "Would reformat: path".
+enum UnformattedList {
+    static func parse(_ bytes: [UInt8]) -> [String] {
+        String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line in
+            let trimmed = line.trimmingPrefix("Would reformat: ")
+            guard !trimmed.isEmpty, !trimmed.contains(" file"), !trimmed.hasPrefix("Diff in") else { return nil }
+            return String(trimmed)
+        }
+    }
+}

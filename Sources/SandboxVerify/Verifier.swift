@@ -1,0 +1,244 @@
+import Glibc
+import SandboxKernel
+public import SandboxModel
+public import SandboxPolicy
+import SandboxReports
+public import SandboxSupervisor
+public import SandboxVerdict
+
+/// Why `sandbox verify` could not give a verdict at all.
+public enum VerifyError: Error, CustomStringConvertible, Sendable {
+    /// A mistake in what the user gave (exit 2).
+    case usage(String)
+    /// Policies that do not validate (exit 2).
+    case policy([PolicyError])
+    /// The sandbox itself could not run (exit 3).
+    case sandbox(String)
+
+    public var description: String {
+        switch self {
+        case .usage(let message), .sandbox(let message): message
+        case .policy(let errors): errors.map(\.description).joined(separator: "\n")
+        }
+    }
+}
+
+/// A step as it went, for progress and for the logs.
+public struct StepRecord: Sendable {
+    public var language: String
+    public var evidence: StepEvidence
+    public var stdout: [UInt8]
+    public var stderr: [UInt8]
+    /// Set when the step did not run (its only-if files are absent).
+    public var skippedBecause: String?
+}
+
+/// What a verification found.
+public struct VerifyOutcome: Sendable {
+    public var languages: [String]
+    public var steps: [StepRecord]
+    public var verdict: Verdict
+    /// Repository requests that were refused, and other policy notes.
+    public var policyNotes: [String]
+}
+
+/// Progress, as steps move from queued to running to done.
+public enum VerifyProgress: Sendable {
+    case queued(String)
+    case running(String)
+    case done(String, StepResult)
+    case skipped(String, String)
+}
+
+/// Runs each detected language's policy on a copy of a tree, in sandboxes, and
+/// decides merge readiness.
+public struct Verifier: Sendable {
+    public var policies: PolicySet
+    public var images: [String: ToolchainImage]
+    public var supervisor = Supervisor()
+
+    public init(policies: PolicySet, images: [String: ToolchainImage]) {
+        self.policies = policies
+        self.images = images
+    }
+
+    /// Where each step's reports go inside the sandbox, cleared before it runs.
+    static let reportRoot = "/workspace/.sandbox/reports"
+    /// The largest report collected.
+    static let reportCap = ReportLimits.maximumBytes
+
+    public func verify(tree: String, progress: (VerifyProgress) -> Void = { _ in }) throws(VerifyError) -> VerifyOutcome {
+        guard HostProbe.isDirectory(tree), let entries = HostProbe.directoryEntries(tree) else {
+            throw .usage("\(tree) is not a directory")
+        }
+        let languages = policies.detect(rootEntries: entries)
+        guard !languages.isEmpty else {
+            throw .usage(
+                "no language detected in \(tree): none of the policies' marker files (\(policies.languages.flatMap(\.detect).joined(separator: ", "))) is at its root")
+        }
+        let override = try readOverride(tree)
+        let work = try Workspace(copying: tree, supervisor: supervisor)
+        defer { work.remove() }
+
+        var records: [StepRecord] = []
+        var notes: [String] = []
+        var gates: [GateDefinition] = []
+        for language in languages {
+            let effective = EffectivePolicy.resolve(language, defaults: policies.defaults, repository: override)
+            notes += effective.refused
+            gates = Self.strictest(gates, effective.gates)
+            for step in language.steps { progress(.queued("\(language.language)/\(step.name)")) }
+            for step in language.steps {
+                let label = "\(language.language)/\(step.name)"
+                if let missing = step.onlyIf.first(where: { !Descriptor.existsRefusingLinks(work.path + "/" + $0) }),
+                    step.onlyIf.allSatisfy({ !Descriptor.existsRefusingLinks(work.path + "/" + $0) })
+                {
+                    progress(.skipped(label, "\(missing) is absent"))
+                    continue
+                }
+                progress(.running(label))
+                let record = run(step, of: effective, in: work, label: label)
+                progress(.done(label, record.evidence.result))
+                records.append(record)
+            }
+        }
+        var verdict = VerdictEngine.evaluate(records.map(\.evidence), gates: gates)
+        verdict.notes = notes
+        return VerifyOutcome(languages: languages.map(\.language), steps: records, verdict: verdict, policyNotes: notes)
+    }
+
+    /// The strictest gate of each metric across languages.
+    static func strictest(_ current: [GateDefinition], _ more: [GateDefinition]) -> [GateDefinition] {
+        var gates = current
+        for gate in more {
+            guard let index = gates.firstIndex(where: { $0.metric == gate.metric }) else {
+                gates.append(gate)
+                continue
+            }
+            let existing = gates[index]
+            if existing.comparison == gate.comparison
+                && (gate.comparison == .atLeast ? gate.threshold > existing.threshold : gate.threshold < existing.threshold)
+            {
+                gates[index] = gate
+            }
+            if gate.blocking { gates[index].blocking = true }
+        }
+        return gates
+    }
+
+    func readOverride(_ tree: String) throws(VerifyError) -> RepositoryOverride? {
+        let path = tree + "/.sandbox.yaml"
+        do {
+            guard let bytes = try Descriptor.readUntrustedFile(path, limit: RepositoryOverride.maximumBytes) else {
+                return nil
+            }
+            return try PolicyParser.repositoryOverride(bytes, file: ".sandbox.yaml")
+        } catch let error as PolicyError {
+            throw .policy([error])
+        } catch {
+            throw .usage(".sandbox.yaml: \(error)")
+        }
+    }
+
+    func run(_ step: StepPolicy, of effective: EffectivePolicy, in work: Workspace, label: String) -> StepRecord {
+        let limits = effective.limits[step.name] ?? ResourceLimits()
+        var evidence = StepEvidence(
+            name: label, kind: step.kind, result: StepResult(status: .setupFailed), limits: limits, reports: [])
+        let image = images[effective.policy.image] ?? ToolchainImage(name: effective.policy.image)
+        if let missing = image.requires.first(where: { !HostProbe.exists($0) }) {
+            evidence.result.setupFailure = .init(
+                stage: "toolchain", errno: nil,
+                message: "toolchain not found: \(missing) (image \(image.name)); install it or adjust images/\(image.name).yaml")
+            evidence.reports = step.reports.map { Self.unread($0, reason: "not written: the step could not start") }
+            return StepRecord(language: effective.policy.language, evidence: evidence, stdout: [], stderr: [])
+        }
+        var configuration = RunConfiguration(command: Self.clearingReports(step))
+        configuration.workspace = work.path
+        configuration.binds = image.mounts
+        configuration.network = step.network
+        configuration.limits = limits
+        for (name, value) in image.environment.merging(effective.policy.environment, uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+            try? configuration.setEnvironment(parsing: "\(name)=\(value)")
+        }
+        if !image.path.isEmpty {
+            let base = configuration.environmentValue("PATH") ?? ""
+            try? configuration.setEnvironment(parsing: "PATH=" + (image.path + [base]).joined(separator: ":"))
+        }
+        let out = try? Descriptor.anonymousFile()
+        let err = try? Descriptor.anonymousFile()
+        defer {
+            if let out { close(out) }
+            if let err { close(err) }
+        }
+        guard let out, let err else {
+            evidence.result.setupFailure = .init(stage: "capture", errno: errno, message: "cannot create capture files in /tmp")
+            return StepRecord(language: effective.policy.language, evidence: evidence, stdout: [], stderr: [])
+        }
+        evidence.result = supervisor.run(configuration, stdout: out, stderr: err)
+        let cap = Int(min(limits.output.bytes, UInt64(Self.reportCap)))
+        let stdout = Descriptor.contents(of: out, limit: cap)
+        let stderr = Descriptor.contents(of: err, limit: cap)
+        evidence.reports = step.reports.map { spec in
+            collect(spec, stdout: stdout, stderr: stderr, work: work, stepStarted: evidence.result.status != .setupFailed)
+        }
+        return StepRecord(language: effective.policy.language, evidence: evidence, stdout: stdout, stderr: stderr)
+    }
+
+    /// The step's argv, behind a fixed script that first removes its report files
+    /// (a report left in the tree must never pass for this run's) and makes their
+    /// directories. Nothing untrusted enters the script: paths are arguments.
+    static func clearingReports(_ step: StepPolicy) -> [String] {
+        let paths = step.reports.compactMap { spec -> String? in
+            if case .file(let path) = spec.source { return path }
+            return nil
+        }
+        guard !paths.isEmpty else { return step.run }
+        let script = """
+            n=$1; shift; while [ "$n" -gt 0 ]; do rm -rf -- "$1" && mkdir -p -- "$(dirname -- "$1")" || exit 125; \
+            shift; n=$((n-1)); done; exec "$@"
+            """
+        return ["/bin/sh", "-c", script, "sandbox-step", String(paths.count)] + paths + step.run
+    }
+
+    /// Reads one report. Files are read from inside a sandbox (`cat` in the
+    /// sandbox's view of the workspace) and arrive through a pipe, size-capped:
+    /// the supervisor never opens a path the step could have planted.
+    func collect(
+        _ spec: ReportSpec, stdout: [UInt8], stderr: [UInt8], work: Workspace, stepStarted: Bool
+    ) -> ReportEvidence {
+        let name: String
+        let bytes: [UInt8]
+        switch spec.source {
+        case .stdout:
+            name = "stdout"
+            bytes = stdout
+        case .stderr:
+            name = "stderr"
+            bytes = stderr
+        case .file(let path):
+            name = spec.displayName
+            guard stepStarted else { return Self.unread(spec, reason: "not written: the step could not start") }
+            switch work.readInside(path, supervisor: supervisor, cap: Self.reportCap) {
+            case .success(let read): bytes = read
+            case .failure(let failure): return Self.unread(spec, reason: failure.reason)
+            }
+        }
+        return ReportEvidence(name: name, kind: spec.format.evidenceKind, content: ReportReader.read(bytes, format: spec.format, file: name))
+    }
+
+    static func unread(_ spec: ReportSpec, reason: String) -> ReportEvidence {
+        let name = spec.displayName
+        return ReportEvidence(name: name, kind: spec.format.evidenceKind, content: .failure(ReportError(file: name, reason: reason)))
+    }
+}
+
+extension ReportSpec {
+    /// The report's file name, or the stream it is read from.
+    var displayName: String {
+        switch source {
+        case .file(let path): String(path.split(separator: "/").last ?? "report")
+        case .stdout: "stdout"
+        case .stderr: "stderr"
+        }
+    }
+}

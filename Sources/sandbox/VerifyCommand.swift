@@ -1,0 +1,132 @@
+import ArgumentParser
+import Glibc
+import SandboxKernel
+import SandboxModel
+import SandboxPolicy
+import SandboxVerdict
+import SandboxVerify
+
+/// `sandbox verify`: run a tree's test, lint and coverage steps in sandboxes and
+/// decide whether it is ready to merge.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Decide whether a source tree is ready to merge, from its tools run in sandboxes.",
+        discussion: "Exit status: 0 merge-ready, 1 not ready, 2 usage or policy error, 3 the sandbox could not run.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json, markdown, github
+    }
+
+    @Argument(help: "The source tree (default: the current directory). It is never modified.")
+    var path: String = "."
+
+    @Option(name: .customLong("policy-dir"), help: "Trusted policies (default: the bundled policies/).")
+    var policyDirectory: String?
+
+    @Option(help: "text, json, markdown (a PR comment) or github (workflow annotations and a step summary).")
+    var format: Format = .text
+
+    @Option(help: ArgumentHelp("Keep every step's output and the verdict here.", valueName: "DIR"))
+    var out: String?
+
+    func run() throws {
+        let policyDirectory = try self.policyDirectory ?? PolicyDirectory.bundled()
+        let (policies, errors) = try PolicyDirectory.load(policyDirectory)
+        guard errors.isEmpty else {
+            for error in errors { FileDescriptorOutput.standardError.write("\(error)\n") }
+            throw ExitCode(2)
+        }
+        let images = try ImageDirectory.load(besides: policyDirectory)
+        let verifier = Verifier(policies: policies, images: images)
+        let outcome: VerifyOutcome
+        do {
+            outcome = try verifier.verify(tree: path) { event in
+                FileDescriptorOutput.standardError.write(Self.describe(event))
+            }
+        } catch {
+            FileDescriptorOutput.standardError.write("sandbox: \(error)\n")
+            switch error {
+            case .usage, .policy: throw ExitCode(2)
+            case .sandbox: throw ExitCode(3)
+            }
+        }
+        if let out { try keep(outcome, in: out) }
+        let verdict = outcome.verdict
+        switch format {
+        case .text: FileDescriptorOutput.standardOutput.write(verdict.text)
+        case .json: FileDescriptorOutput.standardOutput.write(verdict.json)
+        case .markdown: FileDescriptorOutput.standardOutput.write(verdict.markdown)
+        case .github:
+            FileDescriptorOutput.standardOutput.write(verdict.githubAnnotations)
+            if let summary = PolicyDirectory.getenvString("GITHUB_STEP_SUMMARY") {
+                let fd = open(summary, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+                if fd >= 0 {
+                    try? Descriptor.writeAll(fd, verdict.githubStepSummary)
+                    close(fd)
+                }
+            }
+        }
+        throw ExitCode(verdict.mergeReady ? 0 : 1)
+    }
+
+    static func describe(_ event: VerifyProgress) -> String {
+        switch event {
+        case .queued(let step): return "[\(step)] queued\n"
+        case .running(let step): return "[\(step)] running\n"
+        case .skipped(let step, let why): return "[\(step)] skipped: \(why)\n"
+        case .done(let step, let result):
+            let how: String =
+                switch result.status {
+                case .exited: "exited \(result.exitCode ?? 0)"
+                case .signaled: "died of signal \(result.signal ?? 0)"
+                case .setupFailed: "could not start: \(result.setupFailure?.message ?? "")"
+                default: result.status.rawValue
+                }
+            return "[\(step)] done: \(how) in \(JSONText.seconds(result.wallSeconds)) s\n"
+        }
+    }
+
+    /// Each step's output and result record, and the verdict, under `directory`.
+    func keep(_ outcome: VerifyOutcome, in directory: String) throws {
+        mkdir(directory, 0o755)
+        for record in outcome.steps {
+            let base = directory + "/" + record.evidence.name.replacingSlashes()
+            for (suffix, bytes) in [(".stdout", record.stdout), (".stderr", record.stderr)] {
+                let fd = try Descriptor.createRefusingLinks(base + suffix)
+                bytes.withUnsafeBytes { try? Descriptor.writeAll(fd, $0) }
+                close(fd)
+            }
+            let fd = try Descriptor.createRefusingLinks(base + ".result.json")
+            try Descriptor.writeAll(fd, record.evidence.result.json)
+            close(fd)
+        }
+        let fd = try Descriptor.createRefusingLinks(directory + "/verdict.json")
+        try Descriptor.writeAll(fd, outcome.verdict.json)
+        close(fd)
+    }
+}
+
+extension String {
+    func replacingSlashes() -> String { String(map { $0 == "/" ? "-" : $0 }) }
+}
+
+/// Toolchain images: `images/` beside the policy directory.
+enum ImageDirectory {
+    static func load(besides policyDirectory: String) throws -> [String: ToolchainImage] {
+        let parent = policyDirectory.split(separator: "/").dropLast().joined(separator: "/")
+        let directory = (policyDirectory.hasPrefix("/") ? "/" : "") + (parent.isEmpty ? "." : parent) + "/images"
+        var images: [String: ToolchainImage] = [:]
+        for name in HostProbe.directoryEntries(directory) ?? [] where name.hasSuffix(".yaml") {
+            guard let text = Descriptor.readSmallFile(directory + "/" + name) else { continue }
+            do {
+                let image = try PolicyParser.image(text, file: name)
+                images[image.name] = image
+            } catch {
+                FileDescriptorOutput.standardError.write("\(directory)/\(error)\n")
+                throw ExitCode(2)
+            }
+        }
+        return images
+    }
+}
