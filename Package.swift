@@ -51,13 +51,17 @@ let package = Package(
         // Runs a tree's policies in sandboxes and gathers the evidence for a verdict.
         .target(
             name: "SandboxVerify",
-            dependencies: ["SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxPolicy", "SandboxReports", "SandboxVerdict"],
+            dependencies: [
+                "SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxPolicy", "SandboxReports",
+                "SandboxVerdict",
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "sandbox",
             dependencies: [
-                "SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxPolicy", "SandboxVerdict", "SandboxVerify",
+                "SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxPolicy", "SandboxVerdict",
+                "SandboxVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

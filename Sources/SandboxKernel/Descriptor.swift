@@ -70,13 +70,18 @@ public enum Descriptor {
         let fd = sbx_open_no_symlinks(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0)
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
-            throw SystemError.last("open", path: path, hint: errno == ELOOP ? "a symbolic link, which is not followed" : nil)
+            throw SystemError.last(
+                "open", path: path, hint: errno == ELOOP ? "a symbolic link, which is not followed" : nil)
         }
         defer { Glibc.close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw SystemError.last("fstat", path: path) }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw SystemError("open", errno: nil, path: path, hint: "not a regular file") }
-        guard info.st_size <= limit else { throw SystemError("open", errno: EFBIG, path: path, hint: "larger than \(limit) bytes") }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw SystemError("open", errno: nil, path: path, hint: "not a regular file")
+        }
+        guard info.st_size <= limit else {
+            throw SystemError("open", errno: EFBIG, path: path, hint: "larger than \(limit) bytes")
+        }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
         var total = 0
         while total < bytes.count {
@@ -84,7 +89,9 @@ public enum Descriptor {
             if count <= 0 { break }
             total += count
         }
-        guard total <= limit else { throw SystemError("open", errno: EFBIG, path: path, hint: "larger than \(limit) bytes") }
+        guard total <= limit else {
+            throw SystemError("open", errno: EFBIG, path: path, hint: "larger than \(limit) bytes")
+        }
         return Array(bytes[0..<total])
     }
 

@@ -26,9 +26,13 @@ public struct ToolchainImage: Equatable, Sendable {
 
 extension PolicyParser {
     public static func image(_ text: String, file: String) throws(PolicyError) -> ToolchainImage {
-        guard let root = try YAMLValue.parse(text, file: file) else { throw PolicyError(file: file, reason: "the image is empty") }
+        guard let root = try YAMLValue.parse(text, file: file) else {
+            throw PolicyError(file: file, reason: "the image is empty")
+        }
         var image = ToolchainImage(name: "")
-        for (key, value) in try root.mapping(allowed: ["image", "mounts", "path", "environment", "requires"], context: "an image") {
+        for (key, value) in try root.mapping(
+            allowed: ["image", "mounts", "path", "environment", "requires"], context: "an image")
+        {
             switch key {
             case "image": image.name = try value.string("image")
             case "mounts":

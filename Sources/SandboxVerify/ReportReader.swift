@@ -4,7 +4,46 @@ import SandboxVerdict
 
 /// Reads a report's bytes by its declared format.
 enum ReportReader {
-    static func read(_ bytes: [UInt8], format: ReportFormat, file: String) -> Result<ReportEvidence.Content, ReportError> {
+    /// Paths as a reviewer knows them: relative to the tree, not to the sandbox.
+    static func relative(_ path: String) -> String {
+        path.hasPrefix("/workspace/") ? String(path.dropFirst("/workspace/".count)) : path
+    }
+
+    static func read(_ bytes: [UInt8], format: ReportFormat, file: String) -> Result<
+        ReportEvidence.Content, ReportError
+    > {
+        parse(bytes, format: format, file: file).map { content in
+            switch content {
+            case .tests(var report):
+                for index in report.cases.indices { report.cases[index].file = report.cases[index].file.map(relative) }
+                return .tests(report)
+            case .coverage(var report):
+                report.files = Dictionary(
+                    report.files.map { path, file in
+                        var moved = file
+                        moved.path = relative(path)
+                        return (moved.path, moved)
+                    }, uniquingKeysWith: { first, _ in first })
+                return .coverage(report)
+            case .findings(var report):
+                for index in report.findings.indices {
+                    report.findings[index].file = report.findings[index].file.map(relative)
+                }
+                return .findings(report)
+            case .diagnostics(var report):
+                for index in report.findings.indices {
+                    report.findings[index].file = report.findings[index].file.map(relative)
+                }
+                return .diagnostics(report)
+            case .unformatted(let files):
+                return .unformatted(files.map(relative))
+            }
+        }
+    }
+
+    static func parse(_ bytes: [UInt8], format: ReportFormat, file: String) -> Result<
+        ReportEvidence.Content, ReportError
+    > {
         do throws(ReportError) {
             switch format {
             case .junit: return .success(.tests(try JUnitParser.parse(bytes, file: file)))

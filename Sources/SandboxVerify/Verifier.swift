@@ -67,14 +67,16 @@ public struct Verifier: Sendable {
     /// The largest report collected.
     static let reportCap = ReportLimits.maximumBytes
 
-    public func verify(tree: String, progress: (VerifyProgress) -> Void = { _ in }) throws(VerifyError) -> VerifyOutcome {
+    public func verify(tree: String, progress: (VerifyProgress) -> Void = { _ in }) throws(VerifyError) -> VerifyOutcome
+    {
         guard HostProbe.isDirectory(tree), let entries = HostProbe.directoryEntries(tree) else {
             throw .usage("\(tree) is not a directory")
         }
         let languages = policies.detect(rootEntries: entries)
         guard !languages.isEmpty else {
             throw .usage(
-                "no language detected in \(tree): none of the policies' marker files (\(policies.languages.flatMap(\.detect).joined(separator: ", "))) is at its root")
+                "no language detected in \(tree): none of the policies' marker files (\(policies.languages.flatMap(\.detect).joined(separator: ", "))) is at its root"
+            )
         }
         let override = try readOverride(tree)
         let work = try Workspace(copying: tree, supervisor: supervisor)
@@ -117,7 +119,8 @@ public struct Verifier: Sendable {
             }
             let existing = gates[index]
             if existing.comparison == gate.comparison
-                && (gate.comparison == .atLeast ? gate.threshold > existing.threshold : gate.threshold < existing.threshold)
+                && (gate.comparison == .atLeast
+                    ? gate.threshold > existing.threshold : gate.threshold < existing.threshold)
             {
                 gates[index] = gate
             }
@@ -148,7 +151,9 @@ public struct Verifier: Sendable {
         if let missing = image.requires.first(where: { !HostProbe.exists($0) }) {
             evidence.result.setupFailure = .init(
                 stage: "toolchain", errno: nil,
-                message: "toolchain not found: \(missing) (image \(image.name)); install it or adjust images/\(image.name).yaml")
+                message:
+                    "toolchain not found: \(missing) (image \(image.name)); install it or adjust images/\(image.name).yaml"
+            )
             evidence.reports = step.reports.map { Self.unread($0, reason: "not written: the step could not start") }
             return StepRecord(language: effective.policy.language, evidence: evidence, stdout: [], stderr: [])
         }
@@ -157,7 +162,9 @@ public struct Verifier: Sendable {
         configuration.binds = image.mounts
         configuration.network = step.network
         configuration.limits = limits
-        for (name, value) in image.environment.merging(effective.policy.environment, uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+        for (name, value) in image.environment.merging(effective.policy.environment, uniquingKeysWith: { $1 }).sorted(
+            by: { $0.key < $1.key })
+        {
             try? configuration.setEnvironment(parsing: "\(name)=\(value)")
         }
         if !image.path.isEmpty {
@@ -171,7 +178,8 @@ public struct Verifier: Sendable {
             if let err { close(err) }
         }
         guard let out, let err else {
-            evidence.result.setupFailure = .init(stage: "capture", errno: errno, message: "cannot create capture files in /tmp")
+            evidence.result.setupFailure = .init(
+                stage: "capture", errno: errno, message: "cannot create capture files in /tmp")
             return StepRecord(language: effective.policy.language, evidence: evidence, stdout: [], stderr: [])
         }
         evidence.result = supervisor.run(configuration, stdout: out, stderr: err)
@@ -179,7 +187,8 @@ public struct Verifier: Sendable {
         let stdout = Descriptor.contents(of: out, limit: cap)
         let stderr = Descriptor.contents(of: err, limit: cap)
         evidence.reports = step.reports.map { spec in
-            collect(spec, stdout: stdout, stderr: stderr, work: work, stepStarted: evidence.result.status != .setupFailed)
+            collect(
+                spec, stdout: stdout, stderr: stderr, work: work, stepStarted: evidence.result.status != .setupFailed)
         }
         return StepRecord(language: effective.policy.language, evidence: evidence, stdout: stdout, stderr: stderr)
     }
@@ -223,12 +232,15 @@ public struct Verifier: Sendable {
             case .failure(let failure): return Self.unread(spec, reason: failure.reason)
             }
         }
-        return ReportEvidence(name: name, kind: spec.format.evidenceKind, content: ReportReader.read(bytes, format: spec.format, file: name))
+        return ReportEvidence(
+            name: name, kind: spec.format.evidenceKind,
+            content: ReportReader.read(bytes, format: spec.format, file: name))
     }
 
     static func unread(_ spec: ReportSpec, reason: String) -> ReportEvidence {
         let name = spec.displayName
-        return ReportEvidence(name: name, kind: spec.format.evidenceKind, content: .failure(ReportError(file: name, reason: reason)))
+        return ReportEvidence(
+            name: name, kind: spec.format.evidenceKind, content: .failure(ReportError(file: name, reason: reason)))
     }
 }
 

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// `sandbox verify` end to end on the examples, with real pytest, coverage.py and
+/// ruff installed from PyPI by the policy's own install step.
+@Suite(.serialized) struct VerifyTests {
+    static let examples = Harness.packageRoot.appendingPathComponent("examples")
+    static let available = FileManager.default.fileExists(atPath: Harness.binary)
+
+    /// Every file's path, size, mode and content digest: the tree, byte for byte.
+    static func fingerprint(_ root: URL) throws -> [String: String] {
+        var prints: [String: String] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: root.path)
+        while let relative = enumerator?.nextObject() as? String {
+            let path = root.appendingPathComponent(relative).path
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            var digest = "\(info.st_size) \(info.st_mode) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+            if info.st_mode & S_IFMT == S_IFREG {
+                let data = try Data(contentsOf: URL(fileURLWithPath: path))
+                digest +=
+                    " \(data.reduce(into: UInt64(14_695_981_039_346_656_037)) { $0 = ($0 ^ UInt64($1)) &* 1_099_511_628_211 })"
+            }
+            prints[relative] = digest
+        }
+        return prints
+    }
+
+    static func verify(_ example: String, format: String = "json") throws -> (
+        status: Int32, verdict: [String: Any], stderr: String
+    ) {
+        let tree = examples.appendingPathComponent(example)
+        let before = try fingerprint(tree)
+        let outcome = try Harness.cli(["verify", "--format", format, tree.path])
+        #expect(try fingerprint(tree) == before, "the user's tree is byte-identical afterwards")
+        let object = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+        return (outcome.status, object, outcome.stderr)
+    }
+
+    static func gate(_ verdict: [String: Any], _ metric: String) -> [String: Any] {
+        ((verdict["gates"] as? [[String: Any]]) ?? []).first { $0["metric"] as? String == metric } ?? [:]
+    }
+
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func readyPythonProjectIsMergeReady() throws {
+        let (status, verdict, stderr) = try Self.verify("python/ready")
+        #expect(status == 0, "\(stderr)")
+        #expect(verdict["mergeReady"] as? Bool == true)
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2)
+        #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100)
+        #expect(Self.gate(verdict, "lint-errors")["actual"] as? Int == 0)
+        #expect(stderr.contains("[python/install] done: exited 0"))
+    }
+
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func notReadyPythonProjectSaysWhy() throws {
+        let (status, verdict, stderr) = try Self.verify("python/not-ready")
+        #expect(status == 1, "\(stderr)")
+        #expect(verdict["mergeReady"] as? Bool == false)
+        let failures = Self.gate(verdict, "test-failures")
+        #expect(failures["actual"] as? Int == 1)
+        #expect((failures["reasons"] as? [String]) == ["test_shaky.test_divide_wrong failed: assert 0.5 == 1"])
+        // coverage.py counts 10 of 19 statements (shaky.py 5/14, test_shaky.py 5/5).
+        let coverage = try #require(Self.gate(verdict, "line-coverage")["actual"] as? Double)
+        #expect(abs(coverage - 52.63) < 0.01)
+        #expect(
+            (Self.gate(verdict, "lint-errors")["reasons"] as? [String]) == [
+                "shaky.py:1: error: `os` imported but unused [F401]"
+            ])
+    }
+
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func reportsPlantedInTheTreeAreNeverRead() throws {
+        let (status, verdict, _) = try Self.verify("python/planted-report")
+        #expect(status == 1)
+        let ran = Self.gate(verdict, "tests-ran")
+        #expect(ran["status"] as? String == "failed")
+        #expect((ran["reasons"] as? [String])?.first?.contains("junit.xml: missing: the step did not write it") == true)
+    }
+
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func usageErrorsExitTwo() throws {
+        let empty = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let outcome = try Harness.cli(["verify", empty.path])
+        #expect(outcome.status == 2)
+        #expect(outcome.stderr.contains("no language detected"))
+        let missing = try Harness.cli(["verify", "/nonexistent/tree"])
+        #expect(missing.status == 2)
+    }
+}
