@@ -26,7 +26,7 @@ let package = Package(
         // Pure: limits, configuration, the seccomp profile format, the result record.
         .target(name: "SandboxModel", swiftSettings: swiftSettings),
         // Pure: reading the reports tools write (JUnit, TRX, coverage, lint), strictly.
-        .target(name: "SandboxReports", swiftSettings: swiftSettings),
+        .target(name: "SandboxReports", dependencies: ["SandboxModel"], swiftSettings: swiftSettings),
         // Pure: gates, evaluated over what the steps did and reported.
         .target(
             name: "SandboxVerdict", dependencies: ["SandboxModel", "SandboxReports"], swiftSettings: swiftSettings),

@@ -2,7 +2,7 @@ import Glibc
 import SandboxKernel
 public import SandboxModel
 public import SandboxPolicy
-import SandboxReports
+public import SandboxReports
 public import SandboxSupervisor
 public import SandboxVerdict
 
@@ -40,6 +40,30 @@ public struct VerifyOutcome: Sendable {
     public var verdict: Verdict
     /// Repository requests that were refused, and other policy notes.
     public var policyNotes: [String]
+}
+
+extension VerifyOutcome {
+    /// Each step's test reports, for a merged JUnit file.
+    public var testSuites: [(name: String, report: TestReport)] {
+        steps.flatMap { record in
+            record.evidence.reports.compactMap { report -> (String, TestReport)? in
+                if case .success(.tests(let tests)) = report.content { return (record.evidence.name, tests) }
+                return nil
+            }
+        }
+    }
+
+    /// Every finding and diagnostic, for a merged SARIF log.
+    public var findings: [Finding] {
+        steps.flatMap { record in
+            record.evidence.reports.flatMap { report -> [Finding] in
+                switch report.content {
+                case .success(.findings(let found)), .success(.diagnostics(let found)): found.findings
+                default: []
+                }
+            }
+        }
+    }
 }
 
 /// Progress, as steps move from queued to running to done.

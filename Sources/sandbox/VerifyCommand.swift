@@ -3,6 +3,7 @@ import Glibc
 import SandboxKernel
 import SandboxModel
 import SandboxPolicy
+import SandboxReports
 import SandboxVerdict
 import SandboxVerify
 
@@ -30,6 +31,12 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Keep every step's output and the verdict here.", valueName: "DIR"))
     var out: String?
 
+    @Option(help: ArgumentHelp("Write every step's test results as one JUnit file.", valueName: "FILE"))
+    var junit: String?
+
+    @Option(help: ArgumentHelp("Write every lint finding and compiler diagnostic as one SARIF 2.1.0 log.", valueName: "FILE"))
+    var sarif: String?
+
     func run() throws {
         let policyDirectory = try self.policyDirectory ?? PolicyDirectory.bundled()
         let (policies, errors) = try PolicyDirectory.load(policyDirectory)
@@ -52,6 +59,8 @@ struct VerifyCommand: ParsableCommand {
             }
         }
         if let out { try keep(outcome, in: out) }
+        if let junit { try write(JUnitWriter.write(outcome.testSuites), to: junit) }
+        if let sarif { try write(SARIFWriter.write(outcome.findings), to: sarif) }
         let verdict = outcome.verdict
         switch format {
         case .text: FileDescriptorOutput.standardOutput.write(verdict.text)
@@ -85,6 +94,12 @@ struct VerifyCommand: ParsableCommand {
                 }
             return "[\(step)] done: \(how) in \(JSONText.seconds(result.wallSeconds)) s\n"
         }
+    }
+
+    func write(_ text: String, to path: String) throws {
+        let fd = try Descriptor.createRefusingLinks(path)
+        defer { close(fd) }
+        try Descriptor.writeAll(fd, text)
     }
 
     /// Each step's output and result record, and the verdict, under `directory`.
