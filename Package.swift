@@ -77,6 +77,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SandboxVerifyTests",
+            dependencies: ["SandboxVerify", "SandboxPolicy"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SandboxIntegrationTests",
             dependencies: ["SandboxSupervisor", "SandboxKernel", "SandboxModel"],
             swiftSettings: swiftSettings

@@ -53,13 +53,30 @@ public enum Descriptor {
     /// Creates or truncates `path` for writing, refusing a symbolic link anywhere
     /// in it (openat2 RESOLVE_NO_SYMLINKS): a path inside a tree untrusted code
     /// wrote cannot redirect the write elsewhere.
-    public static func createRefusingLinks(_ path: String, mode: UInt32 = 0o644) throws -> Int32 {
-        let fd = sbx_open_no_symlinks(path, O_WRONLY | O_CREAT | O_TRUNC, mode)
+    /// `exclusive` refuses an existing file; otherwise only a regular file with one
+    /// link is truncated (never a FIFO, a device, or a hard link to something else).
+    public static func createRefusingLinks(_ path: String, mode: UInt32 = 0o644, exclusive: Bool = false) throws
+        -> Int32
+    {
+        let flags = O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | (exclusive ? O_EXCL : 0)
+        let fd = sbx_open_no_symlinks(path, flags, mode)
         guard fd >= 0 else {
             throw SystemError.last(
                 "open", path: path,
                 hint: errno == ELOOP ? "a symbolic link on the way, which sandbox does not follow" : nil)
         }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink == 1 else {
+            Glibc.close(fd)
+            throw SystemError("open", errno: nil, path: path, hint: "not a plain file of its own; refusing to write it")
+        }
+        guard ftruncate(fd, 0) == 0 else {
+            let error = SystemError.last("ftruncate", path: path)
+            Glibc.close(fd)
+            throw error
+        }
+        // Writes block normally from here on.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         return fd
     }
 

@@ -20,15 +20,14 @@ public enum CoberturaParser {
                         aClass.child(named: "methods")?.children(named: "method")
                         .flatMap { $0.child(named: "lines")?.children(named: "line") ?? [] } ?? []
                 }
-                report.files[path] = report.files[path] ?? CoverageReport.File(path: path)
+                var record = report.files.removeValue(forKey: path) ?? CoverageReport.File(path: path)
                 for line in lines {
-                    guard let number = line["number"].flatMap({ Int($0) }),
+                    guard let number = line["number"].flatMap({ Int($0) }), number >= 0,
                         let hits = line["hits"].flatMap({ UInt64($0) })
                     else { throw ReportError(file: file, reason: "a <line> in \(path) without a number or hits") }
-                    var record = report.files[path]!
                     record.hits[number] = max(record.hits[number] ?? 0, hits)
-                    report.files[path] = record
                 }
+                report.files[path] = record
             }
         }
         return report
@@ -49,6 +48,7 @@ public enum LcovParser {
         var report = CoverageReport()
         var current: String?
         var lineNumber = 0
+        var records = 0
         for rawLine in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             var line = String(decoding: rawLine, as: UTF8.self)
@@ -58,8 +58,13 @@ public enum LcovParser {
                 report.files[current!] = report.files[current!] ?? CoverageReport.File(path: current!)
             } else if line.hasPrefix("DA:") {
                 let fields = line.dropFirst(3).split(separator: ",")
-                guard let path = current, fields.count >= 2, let number = Int(fields[0]), let count = UInt64(fields[1])
+                guard let path = current, fields.count >= 2, let number = Int(fields[0]), number >= 0,
+                    let count = UInt64(fields[1])
                 else { throw ReportError(file: file, position: "line \(lineNumber)", reason: "malformed DA record") }
+                records += 1
+                guard records <= CoverageReport.maximumRecords else {
+                    throw ReportError(file: file, reason: "more than \(CoverageReport.maximumRecords) line records")
+                }
                 report.record(path: path, line: number, count: count)
             } else if line == "end_of_record" {
                 current = nil
@@ -95,10 +100,15 @@ public enum GoCoverProfileParser {
             }
             let path = String(line[..<colon])
             let fields = line[line.index(after: colon)...].split(separator: " ")
-            guard fields.count == 3, let statements = Int(fields[1]), let count = UInt64(fields[2]) else {
+            guard fields.count == 3, let statements = Int(fields[1]), (0...1_000_000).contains(statements),
+                let count = UInt64(fields[2])
+            else {
                 throw ReportError(file: file, position: "line \(lineNumber)", reason: "malformed block")
             }
             let key = String(fields[0])
+            guard lineNumber <= CoverageReport.maximumRecords else {
+                throw ReportError(file: file, reason: "more than \(CoverageReport.maximumRecords) blocks")
+            }
             if let previous = blocks[path]?[key] {
                 let merged = mode == "set" ? (previous.count > 0 || count > 0 ? 1 : 0) : previous.count &+ count
                 blocks[path]![key] = (statements, merged)
@@ -112,7 +122,10 @@ public enum GoCoverProfileParser {
             for (position, block) in fileBlocks {
                 // "startLine.startColumn,endLine.endColumn": keyed by where it starts.
                 let start = position.split(separator: ",")[0].split(separator: ".")
-                guard start.count == 2, let line = Int(start[0]), let column = Int(start[1]) else {
+                guard start.count == 2, let line = Int(start[0]), (0...(1 << 40)).contains(line),
+                    let column = Int(start[1]),
+                    column >= 0
+                else {
                     throw ReportError(file: file, reason: "malformed block position \(position) in \(path)")
                 }
                 let key = line * 1024 + min(column, 1023)

@@ -54,12 +54,14 @@ public struct CoverageReport: Equatable, Sendable {
     }
 
     /// Adds `count` hits to `line` of `path`: repeated records of a file merge.
-    mutating func record(path: String, line: Int, count: UInt64, weight: Int = 1) {
-        var file = files[path] ?? File(path: path)
-        file.hits[line, default: 0] &+= count
-        if weight != 1 { file.weights[line] = weight }
-        files[path] = file
+    mutating func record(path: String, line: Int, count: UInt64) {
+        // In place: copying the file's table for every record would be quadratic.
+        files[path, default: File(path: path)].hits[line, default: 0] &+= count
     }
+
+    /// Records beyond this in one report are refused: a report cannot make the
+    /// supervisor build a table of unbounded size.
+    public static let maximumRecords = 2_000_000
 
     /// Keeps only the files `include` accepts (drop tests or generated code).
     public func filtered(_ include: (String) -> Bool) -> CoverageReport {

@@ -75,8 +75,14 @@ public enum LLVMCovJSONParser {
         var report = CoverageReport()
         for datum in decoded.data {
             for entry in datum.files {
+                let lines = entry.summary.lines
+                guard lines.count >= 0, (0...lines.count).contains(lines.covered) else {
+                    throw ReportError(
+                        file: file,
+                        reason: "\(entry.filename): \(lines.covered) of \(lines.count) lines covered is impossible")
+                }
                 var record = CoverageReport.File(path: entry.filename)
-                record.summary = (entry.summary.lines.covered, entry.summary.lines.count)
+                record.summary = (lines.covered, lines.count)
                 report.files[entry.filename] = record
             }
         }

@@ -173,17 +173,31 @@ public enum DiagnosticsParser {
         return nil
     }
 
-    /// "path:12:5: rest" or "path:12: rest".
+    /// "path:12:5: rest" or "path:12: rest"; the path may hold spaces (it ends at
+    /// the first ":<digits>:" or ":<digits>: ").
     static func locatedPrefix(_ line: Substring) -> ((file: String, line: Int, column: Int?), Substring)? {
-        let parts = line.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
-        guard parts.count >= 3, !parts[0].isEmpty, !parts[0].contains(" "), let number = Int(parts[1]) else {
-            return nil
+        var cursor = line.startIndex
+        while let colon = line[cursor...].firstIndex(of: ":") {
+            let afterColon = line.index(after: colon)
+            let digits = line[afterColon...].prefix { $0.isASCII && $0.isNumber }
+            if !digits.isEmpty, colon > line.startIndex, let number = Int(digits), digits.endIndex < line.endIndex,
+                line[digits.endIndex] == ":"
+            {
+                let file = String(line[..<colon])
+                guard !file.hasPrefix(" ") else { return nil }
+                let rest = line[line.index(after: digits.endIndex)...]
+                let columnDigits = rest.prefix { $0.isASCII && $0.isNumber }
+                if !columnDigits.isEmpty, columnDigits.endIndex < rest.endIndex, rest[columnDigits.endIndex] == ":" {
+                    return (
+                        (file, number, Int(columnDigits)),
+                        rest[rest.index(after: columnDigits.endIndex)...].drop { $0 == " " }
+                    )
+                }
+                return ((file, number, nil), rest.drop { $0 == " " })
+            }
+            cursor = afterColon
         }
-        if parts.count == 4, let column = Int(parts[2]) {
-            return ((String(parts[0]), number, column), parts[3].drop { $0 == " " })
-        }
-        let rest = line.dropFirst(parts[0].count + parts[1].count + 2)
-        return ((String(parts[0]), number, nil), rest.drop { $0 == " " })
+        return nil
     }
 
     static func location(_ text: Substring) -> (file: String, line: Int, column: Int?)? {

@@ -7,7 +7,8 @@ public enum JUnitWriter {
     public static func write(_ suites: [(name: String, report: TestReport)]) -> String {
         let all = TestReport.merged(suites.map(\.report))
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        xml += "<testsuites tests=\"\(all.total)\" failures=\"\(all.failed)\" errors=\"\(all.errors)\" skipped=\"\(all.skipped)\">\n"
+        xml +=
+            "<testsuites tests=\"\(all.total)\" failures=\"\(all.failed)\" errors=\"\(all.errors)\" skipped=\"\(all.skipped)\">\n"
         for (name, report) in suites {
             xml += "  <testsuite name=\"\(escape(name))\" tests=\"\(report.total)\" failures=\"\(report.failed)\""
             xml += " errors=\"\(report.errors)\" skipped=\"\(report.skipped)\">\n"
@@ -73,7 +74,8 @@ public enum SARIFWriter {
                     if let column = finding.column { region.append("\"startColumn\": \(column)") }
                     let regionText = region.isEmpty ? "" : ", \"region\": {\(region.joined(separator: ", "))}"
                     fields.append(
-                        "\"locations\": [{\"physicalLocation\": {\"artifactLocation\": {\"uri\": \(string(file))}\(regionText)}}]")
+                        "\"locations\": [{\"physicalLocation\": {\"artifactLocation\": {\"uri\": \(string(file))}\(regionText)}}]"
+                    )
                 }
                 return "        {" + fields.joined(separator: ", ") + "}"
             }

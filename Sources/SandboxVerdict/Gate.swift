@@ -92,6 +92,7 @@ public struct GateResult: Equatable, Sendable {
     }
 
     public static func format(_ value: Double) -> String {
+        guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
         if value == value.rounded() { return String(Int(value)) }
         let tenths = (value * 10).rounded() / 10
         return tenths == tenths.rounded() ? String(Int(tenths)) : String(tenths)

@@ -12,14 +12,25 @@ public enum VerdictEngine {
             }
             switch measurement {
             case .unreadable(let reasons):
-                return GateResult(definition: gate, actual: nil, status: .failed, reasons: reasons)
+                return GateResult(definition: gate, actual: nil, status: .failed, reasons: Self.capped(reasons))
             case .value(let value, let details):
                 let passed = gate.comparison.holds(value, gate.threshold)
                 return GateResult(
-                    definition: gate, actual: value, status: passed ? .passed : .failed, reasons: passed ? [] : details)
+                    definition: gate, actual: value, status: passed ? .passed : .failed,
+                    reasons: passed ? [] : Self.capped(details))
             }
         }
         return Verdict(gates: results, skippedTests: measured.tests.skipped, flakyTests: measured.flaky)
+    }
+}
+
+extension VerdictEngine {
+    /// Reasons shown per gate; the rest are counted, not listed.
+    public static let reasonsPerGate = 50
+
+    static func capped(_ reasons: [String]) -> [String] {
+        guard reasons.count > reasonsPerGate else { return reasons }
+        return Array(reasons.prefix(reasonsPerGate)) + ["… and \(reasons.count - reasonsPerGate) more"]
     }
 }
 
@@ -87,7 +98,8 @@ struct Measurements {
         let explained = step.reports.contains { report in
             switch report.content {
             case .success(.tests(let tests)): tests.failed + tests.errors > 0
-            case .success(.findings(let findings)), .success(.diagnostics(let findings)): !findings.findings.isEmpty
+            case .success(.findings(let findings)), .success(.diagnostics(let findings)):
+                findings.count(atLeast: .warning) > 0
             case .success(.unformatted(let files)): !files.isEmpty
             case .success(.coverage), .failure: false
             }

@@ -63,9 +63,11 @@ extension Verdict {
 
     public var markdown: String {
         var lines = ["### \(mergeReady ? "✅" : "❌") \(headline)", ""]
-        for gate in gates where gate.status != .notMeasured {
+        for gate in gates {
             let box = gate.status == .passed ? "[x]" : "[ ]"
-            let note = gate.definition.blocking ? "" : " (informational)"
+            let note =
+                gate.status == .notMeasured
+                ? " (not measured: no step reports it)" : gate.definition.blocking ? "" : " (informational)"
             lines.append("- \(box) **\(gate.definition.metric.title)**: `\(gate.summary)`\(note)")
         }
         let failing = gates.filter { $0.status == .failed && !$0.reasons.isEmpty }

@@ -70,13 +70,20 @@ enum ReportReader {
 }
 
 /// Formatter output listing files that would change: `gofmt -l`, `cargo fmt -- -l`,
-/// ruff's "Would reformat: path".
+/// ruff's "Would reformat: path". Only ruff's own summary lines are dropped.
 enum UnformattedList {
     static func parse(_ bytes: [UInt8]) -> [String] {
         String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line in
-            let trimmed = line.trimmingPrefix("Would reformat: ")
-            guard !trimmed.isEmpty, !trimmed.contains(" file"), !trimmed.hasPrefix("Diff in") else { return nil }
-            return String(trimmed)
+            if isSummary(line) { return nil }
+            let trimmed = line.hasPrefix("Would reformat: ") ? line.dropFirst("Would reformat: ".count) : line
+            return trimmed.isEmpty ? nil : String(trimmed)
         }
+    }
+
+    /// "3 files already formatted", "1 file would be reformatted, 2 files already formatted".
+    static func isSummary(_ line: Substring) -> Bool {
+        guard let first = line.first, first.isNumber else { return false }
+        return line.hasSuffix(" already formatted") || line.hasSuffix(" would be reformatted")
+            || line.hasSuffix(" left unchanged") || line.contains(" would be reformatted, ")
     }
 }

@@ -80,6 +80,8 @@ public struct Verifier: Sendable {
     public var policies: PolicySet
     public var images: [String: ToolchainImage]
     public var supervisor = Supervisor()
+    /// The working copy's size bound (a tmpfs when running as root).
+    public var workspaceSize = ByteSize.gibibytes(4)
 
     public init(policies: PolicySet, images: [String: ToolchainImage]) {
         self.policies = policies
@@ -91,20 +93,33 @@ public struct Verifier: Sendable {
     /// The largest report collected.
     static let reportCap = ReportLimits.maximumBytes
 
-    public func verify(tree: String, progress: (VerifyProgress) -> Void = { _ in }) throws(VerifyError) -> VerifyOutcome
-    {
+    /// `languages`, when given, are the ones the trusted side expects: they run
+    /// whatever marker files the (untrusted) tree has or lacks.
+    public func verify(
+        tree: String, languages expected: [String] = [], progress: (VerifyProgress) -> Void = { _ in }
+    ) throws(VerifyError) -> VerifyOutcome {
         guard HostProbe.isDirectory(tree), let entries = HostProbe.directoryEntries(tree) else {
             throw .usage("\(tree) is not a directory")
         }
-        let languages = policies.detect(rootEntries: entries)
+        var languages = policies.detect(rootEntries: entries)
+        if !expected.isEmpty {
+            languages = []
+            for name in expected {
+                guard let policy = policies.language(name) else {
+                    throw .usage(
+                        "no policy for language '\(name)'; there are: \(policies.languages.map(\.language).joined(separator: ", "))"
+                    )
+                }
+                languages.append(policy)
+            }
+        }
         guard !languages.isEmpty else {
             throw .usage(
                 "no language detected in \(tree): none of the policies' marker files (\(policies.languages.flatMap(\.detect).joined(separator: ", "))) is at its root"
             )
         }
         let override = try readOverride(tree)
-        let work = try Workspace(copying: tree, supervisor: supervisor)
-        defer { work.remove() }
+        let work = try Workspace(copying: tree, supervisor: supervisor, size: workspaceSize)
 
         var records: [StepRecord] = []
         var notes: [String] = []
@@ -128,6 +143,7 @@ public struct Verifier: Sendable {
                 records.append(record)
             }
         }
+        if let problem = work.remove(supervisor: supervisor) { notes.append(problem) }
         var verdict = VerdictEngine.evaluate(records.map(\.evidence), gates: gates)
         verdict.notes = notes
         return VerifyOutcome(languages: languages.map(\.language), steps: records, verdict: verdict, policyNotes: notes)

@@ -7,22 +7,36 @@ import SandboxSupervisor
 /// inside sandboxes: the untrusted content (links, FIFOs, odd modes) is never
 /// walked by the supervisor itself, and the user's tree is mounted read-only.
 struct Workspace {
+    /// The directory the steps see as /workspace.
     let path: String
+    /// Its private parent (0700, the supervisor's): no other host user reaches in.
+    let parent: String
+    /// Whether `path` is a tmpfs of its own (root only), bounding what steps can write.
+    let mounted: Bool
 
-    init(copying tree: String, supervisor: Supervisor) throws(VerifyError) {
+    init(copying tree: String, supervisor: Supervisor, size: ByteSize) throws(VerifyError) {
         do {
-            path = try Descriptor.makeTemporaryDirectory(prefix: "sandbox-verify")
+            parent = try Descriptor.makeTemporaryDirectory(prefix: "sandbox-verify")
         } catch {
             throw .sandbox("cannot create a working copy: \(error)")
         }
+        path = parent + "/tree"
         let identity = Supervisor.hostIdentity
-        guard chmod(path, 0o755) == 0, chown(path, identity.uid, identity.gid) == 0 else {
+        guard mkdir(path, 0o755) == 0, chown(path, identity.uid, identity.gid) == 0 else {
             rmdir(path)
+            rmdir(parent)
             throw .sandbox("cannot hand the working copy to the sandbox's uid \(identity.uid)")
         }
+        // As root, the copy is a tmpfs of bounded size: steps cannot fill the host's
+        // disk, and removing it is an unmount, whatever modes the steps left.
+        mounted =
+            geteuid() == 0
+            && mount(
+                "sandbox-workspace", path, "tmpfs", UInt(MS_NOSUID | MS_NODEV),
+                "size=\(size.bytes),mode=0755,uid=\(identity.uid),gid=\(identity.gid)") == 0
         var copy = RunConfiguration(command: [
             "/bin/sh", "-c",
-            "cp -R -P --preserve=mode,timestamps -- /source/. /workspace/ && rm -rf -- /workspace/.sandbox",
+            "cp -R -P --preserve=timestamps -- /source/. /workspace/ && rm -rf -- /workspace/.sandbox",
         ])
         copy.workspace = path
         copy.binds = [BindMount(source: tree, destination: "/source")]
@@ -30,8 +44,7 @@ struct Workspace {
         let (result, _, stderr) = Self.capture(copy, supervisor: supervisor, cap: 1 << 16)
         guard result.status == .exited, result.exitCode == 0 else {
             let detail = result.setupFailure?.message ?? String(decoding: stderr, as: UTF8.self)
-            Self.empty(path, supervisor: supervisor)
-            rmdir(path)
+            _ = remove(supervisor: supervisor)
             throw .sandbox("could not copy \(tree) into a sandbox: \(detail)")
         }
     }
@@ -51,16 +64,27 @@ struct Workspace {
         return .success(stdout)
     }
 
-    /// Empties and removes the copy.
-    func remove() {
-        Self.empty(path, supervisor: Supervisor())
-        rmdir(path)
-    }
-
-    static func empty(_ path: String, supervisor: Supervisor) {
-        var clean = RunConfiguration(command: ["/usr/bin/find", "/workspace", "-mindepth", "1", "-delete"])
-        clean.workspace = path
-        _ = capture(clean, supervisor: supervisor, cap: 1 << 12)
+    /// Empties and removes the copy; returns what could not be removed, if anything.
+    @discardableResult
+    func remove(supervisor: Supervisor = Supervisor()) -> String? {
+        if mounted {
+            umount2(path, Int32(MNT_DETACH))
+        } else {
+            // Inside a sandbox, as the steps' own uid: modes they set cannot stop it.
+            var clean = RunConfiguration(command: [
+                "/bin/sh", "-c", "chmod -R u+rwX /workspace && find /workspace -mindepth 1 -delete",
+            ])
+            clean.workspace = path
+            let (result, _, stderr) = Self.capture(clean, supervisor: supervisor, cap: 1 << 12)
+            if result.exitCode != 0 {
+                return "could not empty the working copy \(path): "
+                    + String(decoding: stderr.prefix(300), as: UTF8.self)
+            }
+        }
+        guard rmdir(path) == 0, rmdir(parent) == 0 else {
+            return "could not remove the working copy \(parent): \(String(cString: strerror(errno)))"
+        }
+        return nil
     }
 
     /// Runs a sandbox and returns its result with what it wrote.

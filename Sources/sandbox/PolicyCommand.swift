@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import SandboxKernel
 import SandboxPolicy
+import SandboxVerdict
 
 /// `sandbox policy`: check and show the per-language policies.
 struct PolicyCommand: ParsableCommand {
@@ -19,7 +20,7 @@ struct PolicyCommand: ParsableCommand {
 
         func run() throws {
             let (set, errors) = try PolicyDirectory.load(directory)
-            for error in errors { FileDescriptorOutput.standardError.write("\(error)\n") }
+            for error in errors { FileDescriptorOutput.standardError.write(Escaping.singleLine("\(error)") + "\n") }
             guard errors.isEmpty else { throw ExitCode(2) }
             FileDescriptorOutput.standardOutput.write(
                 "\(directory): defaults and \(set.languages.count) languages (\(set.languages.map(\.language).joined(separator: ", "))): ok\n"
@@ -39,7 +40,7 @@ struct PolicyCommand: ParsableCommand {
         func run() throws {
             let directory = try policyDirectory ?? PolicyDirectory.bundled()
             let (set, errors) = try PolicyDirectory.load(directory)
-            for error in errors { FileDescriptorOutput.standardError.write("\(error)\n") }
+            for error in errors { FileDescriptorOutput.standardError.write(Escaping.singleLine("\(error)") + "\n") }
             guard errors.isEmpty else { throw ExitCode(2) }
             guard let policy = set.language(language) else {
                 FileDescriptorOutput.standardError.write(

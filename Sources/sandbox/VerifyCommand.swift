@@ -25,6 +25,18 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .customLong("policy-dir"), help: "Trusted policies (default: the bundled policies/).")
     var policyDirectory: String?
 
+    @Option(
+        name: .customLong("language"),
+        help: ArgumentHelp(
+            "Verify as this language whatever the tree's marker files say (repeatable); without it, detected.",
+            valueName: "LANG"))
+    var languages: [String] = []
+
+    @Option(
+        name: .customLong("workspace-size"),
+        help: ArgumentHelp("Bound of the working copy (tmpfs as root).", valueName: "SIZE"))
+    var workspaceSize: String = "4G"
+
     @Option(help: "text, json, markdown (a PR comment) or github (workflow annotations and a step summary).")
     var format: Format = .text
 
@@ -34,25 +46,36 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write every step's test results as one JUnit file.", valueName: "FILE"))
     var junit: String?
 
-    @Option(help: ArgumentHelp("Write every lint finding and compiler diagnostic as one SARIF 2.1.0 log.", valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp(
+            "Write every lint finding and compiler diagnostic as one SARIF 2.1.0 log.", valueName: "FILE"))
     var sarif: String?
 
     func run() throws {
         let policyDirectory = try self.policyDirectory ?? PolicyDirectory.bundled()
         let (policies, errors) = try PolicyDirectory.load(policyDirectory)
         guard errors.isEmpty else {
-            for error in errors { FileDescriptorOutput.standardError.write("\(error)\n") }
+            for error in errors { FileDescriptorOutput.standardError.write(Escaping.singleLine("\(error)") + "\n") }
             throw ExitCode(2)
         }
         let images = try ImageDirectory.load(besides: policyDirectory)
-        let verifier = Verifier(policies: policies, images: images)
+        var verifier = Verifier(policies: policies, images: images)
+        do {
+            verifier.workspaceSize = try ByteSize(parsing: workspaceSize, option: "--workspace-size")
+        } catch {
+            FileDescriptorOutput.standardError.write("sandbox: \(error)\n")
+            throw ExitCode(2)
+        }
         let outcome: VerifyOutcome
         do {
-            outcome = try verifier.verify(tree: path) { event in
+            outcome = try verifier.verify(tree: path, languages: languages) { event in
                 FileDescriptorOutput.standardError.write(Self.describe(event))
             }
         } catch {
-            FileDescriptorOutput.standardError.write("sandbox: \(error)\n")
+            // The message may quote the untrusted tree (.sandbox.yaml): one line, shown, never obeyed.
+            for line in "\(error)".split(separator: "\n") {
+                FileDescriptorOutput.standardError.write("sandbox: " + Escaping.singleLine(String(line)) + "\n")
+            }
             switch error {
             case .usage, .policy: throw ExitCode(2)
             case .sandbox: throw ExitCode(3)
@@ -97,26 +120,34 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func write(_ text: String, to path: String) throws {
-        let fd = try Descriptor.createRefusingLinks(path)
+        let fd = try Descriptor.createRefusingLinks(path, exclusive: false)
         defer { close(fd) }
         try Descriptor.writeAll(fd, text)
     }
 
     /// Each step's output and result record, and the verdict, under `directory`.
     func keep(_ outcome: VerifyOutcome, in directory: String) throws {
-        mkdir(directory, 0o755)
+        // A directory of its own: files are created exclusively, never through a link,
+        // a FIFO or another file's name.
+        guard
+            mkdir(directory, 0o755) == 0
+                || (errno == EEXIST && (HostProbe.directoryEntries(directory) ?? ["?"]).isEmpty)
+        else {
+            FileDescriptorOutput.standardError.write("sandbox: --out \(directory): give a new or empty directory\n")
+            throw ExitCode(2)
+        }
         for record in outcome.steps {
             let base = directory + "/" + record.evidence.name.replacingSlashes()
             for (suffix, bytes) in [(".stdout", record.stdout), (".stderr", record.stderr)] {
-                let fd = try Descriptor.createRefusingLinks(base + suffix)
+                let fd = try Descriptor.createRefusingLinks(base + suffix, exclusive: true)
                 bytes.withUnsafeBytes { try? Descriptor.writeAll(fd, $0) }
                 close(fd)
             }
-            let fd = try Descriptor.createRefusingLinks(base + ".result.json")
+            let fd = try Descriptor.createRefusingLinks(base + ".result.json", exclusive: true)
             try Descriptor.writeAll(fd, record.evidence.result.json)
             close(fd)
         }
-        let fd = try Descriptor.createRefusingLinks(directory + "/verdict.json")
+        let fd = try Descriptor.createRefusingLinks(directory + "/verdict.json", exclusive: true)
         try Descriptor.writeAll(fd, outcome.verdict.json)
         close(fd)
     }

@@ -79,6 +79,25 @@ import Testing
         #expect(report.findings[0].file == "report/report.go")
     }
 
+    @Test func pathsWithSpacesAndColonsInMessages() throws {
+        let text = "Sources/App/a b.swift:3:7: warning: x: y is unused\nsrc/m.c:9: error: z\n  | not:1:a location\n"
+        let report = try DiagnosticsParser.parse(Array(text.utf8), file: "d", tool: "swiftc")
+        #expect(
+            report.findings == [
+                Finding(
+                    tool: "swiftc", level: .warning, message: "x: y is unused", file: "Sources/App/a b.swift", line: 3,
+                    column: 7),
+                Finding(tool: "swiftc", level: .error, message: "z", file: "src/m.c", line: 9),
+            ])
+    }
+
+    @Test func impossibleCoverageIsRefused() {
+        let json = "{\"data\":[{\"files\":[{\"filename\":\"a\",\"summary\":{\"lines\":{\"count\":5,\"covered\":9}}}]}]}"
+        #expect(throws: ReportError(file: "c.json", reason: "a: 9 of 5 lines covered is impossible")) {
+            try LLVMCovJSONParser.parse(Array(json.utf8), file: "c.json")
+        }
+    }
+
     @Test func malformedJSONNamesThePlace() {
         #expect(throws: ReportError.self) { try RuffJSONParser.parse(Array("[{\"code\": 1}]".utf8), file: "ruff.json") }
         do {
