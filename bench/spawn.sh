@@ -60,3 +60,9 @@ for runner in sandbox bubblewrap; do
         exit 1
     fi
 done
+
+echo
+echo "== supervisor memory while a step writes 1 GiB of output (target: <= 64 MiB)"
+/usr/bin/time -f "%M" -o "$work/rss.txt" "$sandbox" run --output-limit 2G --timeout 5m -- \
+    /usr/bin/head -c 1073741824 /dev/zero | wc -c > "$work/bytes.txt"
+printf 'relayed %s bytes; supervisor peak RSS %.1f MiB\n' "$(cat "$work/bytes.txt")" "$(echo "$(cat "$work/rss.txt") / 1024" | bc -l)"

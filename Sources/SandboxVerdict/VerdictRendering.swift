@@ -175,6 +175,9 @@ public enum Escaping {
         for character in singleLine(text) {
             if "\\`*_{}[]()<>#+|!@~&".contains(character) { out.append("\\") }
             out.append(character)
+            // GitHub finds mentions, issue references and bare links after the
+            // backslashes are gone: a word joiner breaks them.
+            if character == "@" || character == "#" || character == ":" { out.append("\u{2060}") }
         }
         return out
     }

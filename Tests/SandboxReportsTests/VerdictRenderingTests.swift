@@ -58,8 +58,8 @@ import Testing
         #expect(markdown.contains("- [ ] **Test failures and errors**: `test-failures <= 0: 1`"))
         #expect(!markdown.contains("\n::"))
         #expect(
-            Escaping.markdown("<img src=x> @team [link](http://x) | a")
-                == "\\<img src=x\\> \\@team \\[link\\]\\(http://x\\) \\| a")
+            Escaping.markdown("<img src=x> @team [link](http://x) | a #12")
+                == "\\<img src=x\\> \\@\u{2060}team \\[link\\]\\(http:\u{2060}//x\\) \\| a \\#\u{2060}12")
     }
 
     @Test func jsonIsValidAndVersioned() throws {
