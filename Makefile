@@ -4,7 +4,7 @@
 #   make check   build with warnings as errors (C always builds with -Werror), and check formatting
 #   make bench   spawn overhead beside bubblewrap and bare exec; 200 sandboxes at once
 SWIFT ?= swift
-PACKAGES := libseccomp-dev bubblewrap hyperfine pkg-config bc gcc python3 time
+PACKAGES := libseccomp-dev bubblewrap hyperfine pkg-config bc gcc python3 time golang-go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build release test check format bench clean

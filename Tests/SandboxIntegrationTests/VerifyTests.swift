@@ -78,6 +78,40 @@ import Testing
         #expect((ran["reasons"] as? [String])?.first?.contains("junit.xml: missing: the step did not write it") == true)
     }
 
+    /// node 20's own test runner and coverage, no packages.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/node"), "needs node"))
+    func readyNodeProjectIsMergeReady() throws {
+        let (status, verdict, stderr) = try Self.verify("node/ready")
+        #expect(status == 0, "\(stderr)")
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2)
+        #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100)
+        #expect(stderr.contains("[node/lint] skipped: node_modules/.bin/eslint is absent"))
+    }
+
+    /// Debian's Go 1.19: go test -json with a coverprofile, go vet, gofmt.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
+    func readyGoModuleIsMergeReady() throws {
+        let (status, verdict, stderr) = try Self.verify("go/ready")
+        #expect(status == 0, "\(stderr)")
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2)
+        #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100)
+        #expect(Self.gate(verdict, "compiler-warnings")["actual"] as? Int == 0)
+        #expect(Self.gate(verdict, "unformatted-files")["actual"] as? Int == 0)
+    }
+
+    /// A test that attaches to init and floods its output: both contained, both
+    /// named in the verdict.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
+    func misbehavingStepIsContainedAndNamed() throws {
+        let (status, verdict, _) = try Self.verify("go/misbehaving")
+        #expect(status == 1)
+        let containment = Self.gate(verdict, "containment")
+        #expect(containment["status"] as? String == "failed")
+        #expect(
+            (containment["reasons"] as? [String])
+                == ["go/test: stopped at the 16 MiB output limit", "go/test: system call ptrace refused (1×)"])
+    }
+
     @Test(.enabled(if: available, "needs the built sandbox executable"))
     func usageErrorsExitTwo() throws {
         let empty = Harness.temporaryDirectory()

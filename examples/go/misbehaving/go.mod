@@ -1,0 +1,3 @@
+module example.com/misbehaving
+
+go 1.19

@@ -1,0 +1,3 @@
+module example.com/ready
+
+go 1.19
