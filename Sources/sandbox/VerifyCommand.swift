@@ -67,9 +67,15 @@ struct VerifyCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let outcome: VerifyOutcome
+        let live = LiveProgress.onTerminal()
         do {
+            defer { live?.finish() }
             outcome = try verifier.verify(tree: path, languages: languages) { event in
-                FileDescriptorOutput.standardError.write(Self.describe(event))
+                if let live {
+                    live.handle(event)
+                } else {
+                    FileDescriptorOutput.standardError.write(Self.describe(event))
+                }
             }
         } catch {
             // The message may quote the untrusted tree (.sandbox.yaml): one line, shown, never obeyed.
@@ -107,16 +113,20 @@ struct VerifyCommand: ParsableCommand {
         case .queued(let step): return "[\(step)] queued\n"
         case .running(let step): return "[\(step)] running\n"
         case .skipped(let step, let why): return "[\(step)] skipped: \(why)\n"
-        case .done(let step, let result):
-            let how: String =
-                switch result.status {
-                case .exited: "exited \(result.exitCode ?? 0)"
-                case .signaled: "died of signal \(result.signal ?? 0)"
-                case .setupFailed: "could not start: \(result.setupFailure?.message ?? "")"
-                default: result.status.rawValue
-                }
-            return "[\(step)] done: \(how) in \(JSONText.seconds(result.wallSeconds)) s\n"
+        case .done(let step, let result): return "[\(step)] done: \(outcome(result))\n"
         }
+    }
+
+    /// "exited 0 in 2.119 s", "output-limit in 2.397 s".
+    static func outcome(_ result: StepResult) -> String {
+        let how: String =
+            switch result.status {
+            case .exited: "exited \(result.exitCode ?? 0)"
+            case .signaled: "died of signal \(result.signal ?? 0)"
+            case .setupFailed: "could not start: \(result.setupFailure?.message ?? "")"
+            default: result.status.rawValue
+            }
+        return "\(how) in \(JSONText.seconds(result.wallSeconds)) s"
     }
 
     func write(_ text: String, to path: String) throws {
