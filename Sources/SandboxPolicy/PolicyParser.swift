@@ -58,14 +58,7 @@ public enum PolicyParser {
         {
             switch key {
             case "name": name = try entry.string("name")
-            case "kind":
-                let text = try entry.string("kind")
-                guard let parsed = StepKind(rawValue: text) else {
-                    throw entry.fail(
-                        "'\(text)' is not a step kind; expected one of: \(StepKind.allCases.map(\.rawValue).joined(separator: ", "))"
-                    )
-                }
-                kind = parsed
+            case "kind": kind = try entry.choice(StepKind.self, "a step kind")
             case "run":
                 run = try entry.strings("run")
                 guard let first = run.first, !first.isEmpty else { throw entry.fail("'run' needs a command") }
@@ -108,14 +101,7 @@ public enum PolicyParser {
                 case "stderr": source = .stderr
                 default: throw entry.fail("stream is stdout or stderr")
                 }
-            case "format":
-                let text = try entry.string("format")
-                guard let parsed = ReportFormat(rawValue: text) else {
-                    throw entry.fail(
-                        "'\(text)' is not a report format; expected one of: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))"
-                    )
-                }
-                format = parsed
+            case "format": format = try entry.choice(ReportFormat.self, "a report format")
             default: break
             }
         }

@@ -60,6 +60,18 @@ struct YAMLValue {
         return values
     }
 
+    /// One of an enumeration's raw values: "'tset' is not a step kind; expected one of: ...".
+    func choice<Choice: RawRepresentable & CaseIterable>(_ type: Choice.Type, _ what: String) throws(PolicyError)
+        -> Choice
+    where Choice.RawValue == String {
+        let text = try string(what)
+        guard let parsed = Choice(rawValue: text) else {
+            throw fail(
+                "'\(text)' is not \(what); expected one of: \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return parsed
+    }
+
     func items(_ context: String) throws(PolicyError) -> [YAMLValue] {
         guard case .sequence(let sequence) = node else { throw fail("\(context) must be a list") }
         return sequence.map { YAMLValue(node: $0, file: file) }
