@@ -6,6 +6,8 @@ public enum ReportFormat: String, Sendable, CaseIterable {
     case junit, trx, cobertura, lcov
     case goCoverprofile = "go-coverprofile"
     case goTestJSON = "go-test-json"
+    /// `cargo test`'s human output.
+    case libtest
     case coveragePyJSON = "coverage-py-json"
     case llvmCovJSON = "llvm-cov-json"
     case sarif
@@ -21,7 +23,7 @@ public enum ReportFormat: String, Sendable, CaseIterable {
     /// The gate family the format feeds.
     public var evidenceKind: ReportEvidence.Kind {
         switch self {
-        case .junit, .trx, .goTestJSON: .tests
+        case .junit, .trx, .goTestJSON, .libtest: .tests
         case .cobertura, .lcov, .goCoverprofile, .coveragePyJSON, .llvmCovJSON: .coverage
         case .sarif, .ruffJSON, .pylintJSON, .eslintJSON: .findings
         case .cargoJSON, .diagnostics: .diagnostics

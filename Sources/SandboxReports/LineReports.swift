@@ -215,3 +215,48 @@ extension String {
         return String(view)
     }
 }
+
+/// Rust's libtest human output (`cargo test`): `test NAME ... ok|FAILED|ignored`
+/// lines, and the `---- NAME stdout ----` sections that explain failures.
+public enum LibtestParser {
+    public static func parse(_ bytes: [UInt8], file: String) throws(ReportError) -> TestReport {
+        if bytes.count > ReportLimits.maximumBytes {
+            throw ReportError(file: file, reason: "the report is larger than \(ReportLimits.maximumBytes >> 20) MiB")
+        }
+        var report = TestReport()
+        var messages: [String: String] = [:]
+        var section: String?
+        for rawLine in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            if line.hasPrefix("---- "), line.hasSuffix(" stdout ----") {
+                section = String(line.dropFirst(5).dropLast(12))
+                continue
+            }
+            if let name = section, messages[name] == nil, line.contains("panicked at") == false,
+                !line.isEmpty, !line.hasPrefix("thread ")
+            {
+                messages[name] = String(line.prefix(500))
+            }
+            guard line.hasPrefix("test "), let separator = line.firstRange(of: " ... ") else { continue }
+            var name = line[line.index(line.startIndex, offsetBy: 5)..<separator.lowerBound]
+            if let annotation = name.firstRange(of: " - ") { name = name[..<annotation.lowerBound] }
+            let verdict = line[separator.upperBound...]
+            let outcome: TestCase.Outcome
+            if verdict == "ok" {
+                outcome = .passed
+            } else if verdict == "FAILED" {
+                outcome = .failed
+            } else if verdict.hasPrefix("ignored") {
+                outcome = .skipped
+            } else {
+                continue
+            }
+            let message = verdict.hasPrefix("ignored, ") ? String(verdict.dropFirst("ignored, ".count)) : nil
+            report.cases.append(TestCase(className: "", name: String(name), outcome: outcome, message: message))
+        }
+        for index in report.cases.indices where report.cases[index].outcome == .failed {
+            report.cases[index].message = messages[report.cases[index].name]
+        }
+        return report
+    }
+}

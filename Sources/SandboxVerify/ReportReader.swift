@@ -48,6 +48,7 @@ enum ReportReader {
             switch format {
             case .junit: return .success(.tests(try JUnitParser.parse(bytes, file: file)))
             case .goTestJSON: return .success(.tests(try GoTestJSONParser.parse(bytes, file: file)))
+            case .libtest: return .success(.tests(try LibtestParser.parse(bytes, file: file)))
             case .trx:
                 return .failure(ReportError(file: file, reason: "TRX is not read yet: this version has no TRX reader"))
             case .cobertura: return .success(.coverage(try CoberturaParser.parse(bytes, file: file)))

@@ -112,6 +112,16 @@ import Testing
                 == ["go/test: stopped at the 16 MiB output limit", "go/test: system call ptrace refused (1×)"])
     }
 
+    /// rustup's cargo, offline: libtest's output, clippy's JSON, rustfmt.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/root/.cargo/bin/cargo"), "needs cargo"))
+    func readyRustCrateIsMergeReady() throws {
+        let (status, verdict, stderr) = try Self.verify("rust/ready")
+        #expect(status == 0, "\(stderr)")
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 1)
+        #expect(verdict["skippedTests"] as? Int == 1)
+        #expect(Self.gate(verdict, "compiler-warnings")["actual"] as? Int == 0)
+    }
+
     @Test(.enabled(if: available, "needs the built sandbox executable"))
     func usageErrorsExitTwo() throws {
         let empty = Harness.temporaryDirectory()
