@@ -27,8 +27,10 @@ if [ "$(id -u)" = 0 ] && id sandbox-test >/dev/null 2>&1; then
     rootless_user=sandbox-test
     install -m 0755 "$sandbox" "$work/sandbox"
     chmod 0755 "$work"
-    commands+=(-n "sandbox (rootless, rlimits)" "setpriv --reuid=$rootless_user --regid=$rootless_user --clear-groups -- $work/sandbox run -- /bin/true 2>/dev/null")
-    commands+=(-n "setpriv alone (subtract)" "setpriv --reuid=$rootless_user --regid=$rootless_user --clear-groups -- /bin/true")
+    # The user's own cache directory, where its compiled filter is kept between runs.
+    install -d -m 0700 -o "$rootless_user" "$work/home"
+    commands+=(-n "sandbox (rootless, rlimits)" "setpriv --reuid=$rootless_user --regid=$rootless_user --clear-groups -- env HOME=$work/home $work/sandbox run -- /bin/true 2>/dev/null")
+    commands+=(-n "setpriv alone (subtract)" "setpriv --reuid=$rootless_user --regid=$rootless_user --clear-groups -- env HOME=$work/home /bin/true")
 fi
 
 echo "== spawn overhead: $runs runs each, medians (hyperfine, shell start-up subtracted)"

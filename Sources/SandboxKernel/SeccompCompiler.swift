@@ -6,8 +6,8 @@ public import SandboxModel
 /// before any clone: the child only installs the finished bytes.
 public enum SeccompCompiler {
     /// The compiled program, ready for seccomp(SECCOMP_SET_MODE_FILTER).
-    public static func compile(_ profile: SeccompProfile) throws -> [UInt8] {
-        try PendingFilter(profile).program()
+    public static func compile(_ profile: SeccompProfile, cache: FilterCache? = nil) throws -> [UInt8] {
+        try PendingFilter(profile, cache: cache).program()
     }
 
     /// A compilation started on its own thread: libseccomp's work (about a
@@ -15,9 +15,17 @@ public enum SeccompCompiler {
     public final class PendingFilter {
         private let profile: SeccompProfile
         private var job: OpaquePointer?
+        private let cache: FilterCache?
+        private let key: String
+        private let cached: [UInt8]?
 
-        public init(_ profile: SeccompProfile) {
+        /// Starts compiling `profile`, unless `cache` already holds its program.
+        public init(_ profile: SeccompProfile, cache: FilterCache? = FilterCache.standard) {
             self.profile = profile
+            self.cache = cache
+            key = FilterCache.key(for: profile)
+            cached = cache?.load(key)
+            guard cached == nil else { return }
             job = profile.rules.map(\.syscall).withCStrings { names in
                 let rules = zip(profile.rules, names).map { rule, name in SeccompCompiler.cRule(rule, name: name) }
                 return sbx_filter_compile_start(rules, rules.count)
@@ -30,6 +38,7 @@ public enum SeccompCompiler {
 
         /// Waits for the program (compiling here if no thread could be started).
         public func program() throws -> [UInt8] {
+            if let cached { return cached }
             var program: UnsafeMutableRawPointer?
             var length = 0
             var failedRule = -1
@@ -54,7 +63,9 @@ public enum SeccompCompiler {
                 throw SystemError("seccomp compile", errno: -result, path: culprit)
             }
             defer { free(program) }
-            return Array(UnsafeRawBufferPointer(start: program, count: length))
+            let bytes = Array(UnsafeRawBufferPointer(start: program, count: length))
+            cache?.store(bytes, key: key)
+            return bytes
         }
     }
 

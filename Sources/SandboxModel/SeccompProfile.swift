@@ -120,7 +120,7 @@ public struct SeccompRule: Equatable, Sendable {
     /// The rules that look at arguments. The kernel reads an int argument as its
     /// low 32 bits, so every check masks to those: a value with high bits set
     /// cannot pass as something else.
-    static var argumentRules: [SeccompRule] {
+    static let argumentRules: [SeccompRule] = {
         var rules = [
             SeccompRule(
                 syscall: "clone", action: .allow,
@@ -143,7 +143,7 @@ public struct SeccompRule: Equatable, Sendable {
                 checks: [ArgumentCheck(argument: 1, mask: UInt64($0.mask), value: UInt64($0.value))])
         }
         return rules
-    }
+    }()
 
     /// Blocks `(x & mask) == value` that together cover every 32-bit value except
     /// `points`, and nothing else: a filter of allow rules can then refuse a few
