@@ -81,6 +81,9 @@ static int sbx_add_rule(scmp_filter_ctx filter, const struct sbx_rule *rule) {
     return seccomp_rule_add_exact_array(filter, sbx_libseccomp_action(rule), number, rule->check_count, checks);
 }
 
+// Compiled programs are cached by FilterCache (Swift), keyed by the rules and
+// libseccomp's version: change what this function adds to a filter, and change
+// the key's tag there too.
 int sbx_filter_compile(const struct sbx_rule *rules, size_t count, void **program,
                        size_t *length, long *failed_rule) {
     *failed_rule = -1;
