@@ -86,7 +86,7 @@ public struct StepPolicy: Equatable, Sendable {
     public var reports: [ReportSpec]
     public var limits: LimitSettings
     public var network: NetworkMode
-    /// Files that must exist in the tree for the step to run (an ESLint config, say).
+    /// Files of which one must exist in the tree for the step to run (an ESLint config, say).
     public var onlyIf: [String]
 
     public init(

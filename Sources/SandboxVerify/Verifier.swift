@@ -131,10 +131,12 @@ public struct Verifier: Sendable {
             for step in language.steps { progress(.queued("\(language.language)/\(step.name)")) }
             for step in language.steps {
                 let label = "\(language.language)/\(step.name)"
-                if let missing = step.onlyIf.first(where: { !Descriptor.existsRefusingLinks(work.path + "/" + $0) }),
-                    step.onlyIf.allSatisfy({ !Descriptor.existsRefusingLinks(work.path + "/" + $0) })
+                // `only-if` names files of which any one must exist (an ESLint config
+                // has several names); looked up without following links.
+                if !step.onlyIf.isEmpty,
+                    !step.onlyIf.contains(where: { Descriptor.existsRefusingLinks(work.path + "/" + $0) })
                 {
-                    progress(.skipped(label, "\(missing) is absent"))
+                    progress(.skipped(label, "none of \(step.onlyIf.joined(separator: ", ")) is present"))
                     continue
                 }
                 progress(.running(label))

@@ -85,7 +85,7 @@ import Testing
         #expect(status == 0, "\(stderr)")
         #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2)
         #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100)
-        #expect(stderr.contains("[node/lint] skipped: node_modules/.bin/eslint is absent"))
+        #expect(stderr.contains("[node/lint] skipped: none of node_modules/eslint/package.json is present"))
     }
 
     /// Debian's Go 1.19: go test -json with a coverprofile, go vet, gofmt.
