@@ -64,7 +64,25 @@ public struct FilterCache: Sendable {
         else { return nil }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         let count = bytes.withUnsafeMutableBytes { Descriptor.read(fd, into: $0) }
-        return count == bytes.count ? bytes : nil
+        // A program ends in a return (BPF_RET, class 0x06); a damaged file does not.
+        guard count == bytes.count, bytes[bytes.count - 8] & 0x07 == 0x06 else { return nil }
+        return bytes
+    }
+
+    /// Whether a sandbox given `workspace` (resolved) could write this cache: then
+    /// the step could plant a filter for later runs, and `sandbox` refuses to start.
+    public func isWritable(fromWorkspace workspace: String) -> Bool {
+        // The cache may not exist yet: resolve its longest existing prefix.
+        var existing = directory
+        var rest = ""
+        while !existing.isEmpty, access(existing, F_OK) != 0 {
+            let cut = existing.lastIndex(of: "/") ?? existing.startIndex
+            rest = String(existing[cut...]) + rest
+            existing = String(existing[..<cut])
+        }
+        let resolved = (try? HostProbe.resolve(existing.isEmpty ? "/" : existing, role: "cache")) ?? existing
+        let cache = (resolved == "/" ? "" : resolved) + rest
+        return cache == workspace || cache.hasPrefix(workspace == "/" ? "/" : workspace + "/")
     }
 
     /// Stores a program (atomically: a private temporary file, then rename).
@@ -77,7 +95,7 @@ public struct FilterCache: Sendable {
         let temporary = directory + "/.\(key).\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
-        let written = (try? program.withUnsafeBytes { try Descriptor.writeAll(fd, $0) }) != nil
+        let written = (try? program.withUnsafeBytes { try Descriptor.writeAll(fd, $0) }) != nil && fsync(fd) == 0
         close(fd)
         if !written || rename(temporary, directory + "/" + key + ".bpf") != 0 { unlink(temporary) }
     }

@@ -68,6 +68,12 @@ public struct Supervisor: Sendable {
         var workspace: String?
         if let path = configuration.workspace {
             workspace = try Self.checkWorkspace(path, hostUID: identity.uid)
+            if let cache = FilterCache.standard, cache.isWritable(fromWorkspace: workspace!) {
+                throw SystemError(
+                    "workspace", errno: nil, path: path,
+                    hint: "it holds sandbox's filter cache (\(cache.directory)), which a step could then rewrite; "
+                        + "give a narrower workspace or set XDG_CACHE_HOME outside it")
+            }
         }
         let limits = configuration.limits
         var processLimits: [ProcessLimit] = [

@@ -88,11 +88,15 @@ enum Harness {
     }
 
     /// Runs the `sandbox` executable itself; returns exit status, stdout, stderr.
-    static func cli(_ arguments: [String], asUser user: String? = nil, binary: String = Harness.binary) throws -> (
-        status: Int32, stdout: String, stderr: String
-    ) {
+    static func cli(
+        _ arguments: [String], asUser user: String? = nil, binary: String = Harness.binary,
+        environment: [String: String] = [:]
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.currentDirectoryURL = URL(fileURLWithPath: "/")
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let user {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
             process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", "--", binary] + arguments

@@ -28,14 +28,14 @@ import Testing
 
     static let available = setup != nil
 
-    static func run(_ arguments: [String], workspace: URL? = nil) throws -> (
+    static func run(_ arguments: [String], workspace: URL? = nil, environment: [String: String] = [:]) throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
         let setup = try #require(Self.setup)
         if let workspace, let user = setup.user, let entry = getpwnam(user) {
             chown(workspace.path, entry.pointee.pw_uid, entry.pointee.pw_gid)
         }
-        return try Harness.cli(arguments, asUser: setup.user, binary: setup.binary)
+        return try Harness.cli(arguments, asUser: setup.user, binary: setup.binary, environment: environment)
     }
 
     static func record(_ text: String) throws -> [String: Any] {
@@ -86,6 +86,20 @@ import Testing
         #expect(denied.count == 1)
         #expect(denied.first?["name"] as? String == "ptrace")
         #expect(outcome.stdout.hasPrefix("-1\n"))
+    }
+
+    /// A step running as the user could rewrite the user's own filter cache, were
+    /// it in the workspace: the run is refused.
+    @Test(.enabled(if: available, "needs the built executable, and root to create the test user"))
+    func workspaceHoldingTheFilterCacheIsRefused() throws {
+        let home = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let outcome = try Self.run(
+            ["run", "--workspace", home.path, "--", "/bin/true"], workspace: home, environment: ["HOME": home.path])
+        #expect(outcome.status == 125)
+        #expect(outcome.stderr.contains("holds sandbox's filter cache"))
+        let elsewhere = try Self.run(["run", "--", "/bin/true"], environment: ["HOME": home.path])
+        #expect(elsewhere.status == 0, "\(elsewhere.stderr)")
     }
 
     @Test(.enabled(if: available, "needs the built executable, and root to create the test user"))
