@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <signal.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -406,4 +408,34 @@ int sbx_filter_compile_finish(struct sbx_filter_job *job, void **program, size_t
     free(job->rules);
     free(job);
     return result;
+}
+
+int sbx_exists_in_root(const char *root, const char *path) {
+    int root_fd = sbx_open_no_symlinks(root, O_PATH | O_DIRECTORY, 0);
+    if (root_fd < 0) {
+        return -1;
+    }
+    struct open_how how = {
+        .flags = O_PATH | O_CLOEXEC,
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+    };
+    int fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+    int saved = errno;
+    close(root_fd);
+    if (fd >= 0) {
+        close(fd);
+        return 1;
+    }
+    errno = saved;
+    return saved == ENOENT || saved == ENOTDIR || saved == ELOOP || saved == EXDEV ? 0 : -1;
+}
+
+int sbx_private_mount_namespace(void) {
+    if (unshare(CLONE_NEWNS) != 0) {
+        return -errno;
+    }
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        return -errno;
+    }
+    return 0;
 }

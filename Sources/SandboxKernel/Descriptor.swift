@@ -119,6 +119,11 @@ public enum Descriptor {
         return fd >= 0
     }
 
+    /// Whether `path` exists inside `root`, links resolved within `root` only.
+    public static func existsInside(_ root: String, _ path: String) -> Bool {
+        sbx_exists_in_root(root, path) == 1
+    }
+
     /// A new temporary directory (mkdtemp) under `parent`.
     public static func makeTemporaryDirectory(in parent: String = "/tmp", prefix: String) throws -> String {
         var template = Array((parent + "/" + prefix + "-XXXXXX").utf8CString)

@@ -1,3 +1,4 @@
+import CSandbox
 import Glibc
 public import SandboxModel
 
@@ -47,6 +48,14 @@ public enum HostProbe {
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()
+    }
+
+    /// Moves this process into a mount namespace of its own with private mounts,
+    /// so that what it mounts dies with it. Call while single-threaded; false when
+    /// it could not be done.
+    @discardableResult
+    public static func privateMountNamespace() -> Bool {
+        sbx_private_mount_namespace() == 0
     }
 
     /// This executable's path (/proc/self/exe).

@@ -1,5 +1,22 @@
 internal import FoundationEssentials
 
+/// Calls `body` with each line of `bytes` (split at LF only, a trailing CR
+/// dropped), without building an array of every line first.
+func forEachLine(_ bytes: [UInt8], _ body: (ArraySlice<UInt8>) throws(ReportError) -> Void) throws(ReportError) {
+    var start = 0
+    while start < bytes.count {
+        var end = start
+        while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+        var line = bytes[start..<end]
+        if line.last == 0x0D { line = line.dropLast() }
+        try body(line)
+        start = end + 1
+    }
+}
+
+/// Records beyond this in one text report are refused.
+let maximumTextRecords = 1_000_000
+
 /// `go test -json` events: the last pass, fail or skip of each test. A package
 /// that failed with no failing test (it did not build) is an error.
 public enum GoTestJSONParser {
@@ -126,11 +143,15 @@ public enum DiagnosticsParser {
         }
         var report = FindingsReport()
         var pending: (level: Finding.Level, message: String)?
-        for rawLine in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+        try forEachLine(bytes) { (bytes: ArraySlice<UInt8>) throws(ReportError) in
+            guard report.findings.count < maximumTextRecords else {
+                throw ReportError(file: file, reason: "more than \(maximumTextRecords) diagnostics")
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let line = Substring(text)
             if let (level, message) = leveled(line) {
                 pending = (level, message)
-                continue
+                return
             }
             if let pendingDiagnostic = pending, let arrow = line.firstRange(of: "--> ") {
                 if let location = location(line[arrow.upperBound...]) {
@@ -140,9 +161,9 @@ public enum DiagnosticsParser {
                             file: location.file, line: location.line, column: location.column))
                 }
                 pending = nil
-                continue
+                return
             }
-            guard let (location, rest) = locatedPrefix(line) else { continue }
+            guard let (location, rest) = locatedPrefix(line) else { return }
             if let (level, message) = leveled(rest) {
                 report.findings.append(
                     Finding(
@@ -225,21 +246,28 @@ public enum LibtestParser {
         }
         var report = TestReport()
         var messages: [String: String] = [:]
+        // The failure section being read, until its first explaining line is found.
         var section: String?
-        for rawLine in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-            if line.hasPrefix("---- "), line.hasSuffix(" stdout ----") {
+        try forEachLine(bytes) { (bytes: ArraySlice<UInt8>) throws(ReportError) in
+            guard report.cases.count < maximumTextRecords else {
+                throw ReportError(file: file, reason: "more than \(maximumTextRecords) tests")
+            }
+            let line = Substring(String(decoding: bytes, as: UTF8.self))
+            if line.hasPrefix("---- "), line.hasSuffix(" stdout ----"), line.count < 4096 {
                 section = String(line.dropFirst(5).dropLast(12))
-                continue
+                return
             }
-            if let name = section, messages[name] == nil, line.contains("panicked at") == false,
-                !line.isEmpty, !line.hasPrefix("thread ")
-            {
+            if let name = section, !line.isEmpty, !line.hasPrefix("thread "), !line.contains("panicked at") {
                 messages[name] = String(line.prefix(500))
+                section = nil
             }
-            guard line.hasPrefix("test "), let separator = line.firstRange(of: " ... ") else { continue }
+            guard line.hasPrefix("test "), let separator = line.firstRange(of: " ... ") else { return }
             var name = line[line.index(line.startIndex, offsetBy: 5)..<separator.lowerBound]
-            if let annotation = name.firstRange(of: " - ") { name = name[..<annotation.lowerBound] }
+            // libtest's own annotations, not part of the name.
+            for annotation in [" - should panic", " - compile fail", " - compile"] where name.hasSuffix(annotation) {
+                name = name.dropLast(annotation.count)
+                break
+            }
             let verdict = line[separator.upperBound...]
             let outcome: TestCase.Outcome
             if verdict == "ok" {
@@ -249,7 +277,7 @@ public enum LibtestParser {
             } else if verdict.hasPrefix("ignored") {
                 outcome = .skipped
             } else {
-                continue
+                return
             }
             let message = verdict.hasPrefix("ignored, ") ? String(verdict.dropFirst("ignored, ".count)) : nil
             report.cases.append(TestCase(className: "", name: String(name), outcome: outcome, message: message))

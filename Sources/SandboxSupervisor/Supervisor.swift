@@ -13,7 +13,7 @@ public struct Supervisor: Sendable {
     /// Signals received by `sandbox` itself that are passed on to the command
     /// (SIGINT, SIGTERM, SIGHUP). Only the CLI turns this on.
     public var relaysSignals = false
-    /// Where weaker enforcement (no cgroup for a rootless user) is announced.
+    /// Where weaker enforcement (no cgroup for a rootless user) is announced; -1 for nowhere.
     public var notices: Int32 = 2
 
     public init(host: HostLayout? = nil, cgroups: CgroupHost? = nil) {
@@ -96,10 +96,12 @@ public struct Supervisor: Sendable {
                 throw SystemError("cgroup", errno: EACCES, hint: "cannot create step groups")
             }
             processLimits.append(.addressSpace(limits.memory.bytes))
-            try? Descriptor.writeAll(
-                notices,
-                "sandbox: no cgroup this user may create (\(cgroups.modeName)); memory is limited per process "
-                    + "(RLIMIT_AS), processes by RLIMIT_NPROC, CPU time per process\n")
+            if notices >= 0 {
+                try? Descriptor.writeAll(
+                    notices,
+                    "sandbox: no cgroup this user may create (\(cgroups.modeName)); memory is limited per process "
+                        + "(RLIMIT_AS), processes by RLIMIT_NPROC, CPU time per process\n")
+            }
         }
         let plan = LaunchPlan(
             operations: RootLayout.operations(for: configuration, host: host.layout, workspace: workspace),

@@ -86,6 +86,8 @@ public struct Verifier: Sendable {
     public init(policies: PolicySet, images: [String: ToolchainImage]) {
         self.policies = policies
         self.images = images
+        // One note in the verdict instead of a line per sandbox.
+        supervisor.notices = -1
     }
 
     /// Where each step's reports go inside the sandbox, cleared before it runs.
@@ -122,7 +124,11 @@ public struct Verifier: Sendable {
         let work = try Workspace(copying: tree, supervisor: supervisor, size: workspaceSize)
 
         var records: [StepRecord] = []
-        var notes: [String] = []
+        var notes: [String] = work.notes
+        if geteuid() != 0 && !CgroupHost.detect().canCreateSteps {
+            notes.append(
+                "no cgroup for this user: memory is limited per process (RLIMIT_AS), processes by RLIMIT_NPROC")
+        }
         var gates: [GateDefinition] = []
         for language in languages {
             let effective = EffectivePolicy.resolve(language, defaults: policies.defaults, repository: override)
@@ -132,10 +138,8 @@ public struct Verifier: Sendable {
             for step in language.steps {
                 let label = "\(language.language)/\(step.name)"
                 // `only-if` names files of which any one must exist (an ESLint config
-                // has several names); looked up without following links.
-                if !step.onlyIf.isEmpty,
-                    !step.onlyIf.contains(where: { Descriptor.existsRefusingLinks(work.path + "/" + $0) })
-                {
+                // has several names); links resolve inside the copy, never out of it.
+                if !step.onlyIf.isEmpty, !step.onlyIf.contains(where: { Descriptor.existsInside(work.path, $0) }) {
                     progress(.skipped(label, "none of \(step.onlyIf.joined(separator: ", ")) is present"))
                     continue
                 }

@@ -13,6 +13,8 @@ struct Workspace {
     let parent: String
     /// Whether `path` is a tmpfs of its own (root only), bounding what steps can write.
     let mounted: Bool
+    /// What the verdict should say about the copy (a bound that could not be had).
+    var notes: [String] = []
 
     init(copying tree: String, supervisor: Supervisor, size: ByteSize) throws(VerifyError) {
         do {
@@ -34,6 +36,10 @@ struct Workspace {
             && mount(
                 "sandbox-workspace", path, "tmpfs", UInt(MS_NOSUID | MS_NODEV),
                 "size=\(size.bytes),mode=0755,uid=\(identity.uid),gid=\(identity.gid)") == 0
+        if geteuid() == 0 && !mounted {
+            notes.append(
+                "the working copy is not size-bounded: mounting a tmpfs failed (\(String(cString: strerror(errno))))")
+        }
         var copy = RunConfiguration(command: [
             "/bin/sh", "-c",
             "cp -R -P --preserve=timestamps -- /source/. /workspace/ && rm -rf -- /workspace/.sandbox",

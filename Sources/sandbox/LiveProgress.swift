@@ -1,5 +1,6 @@
 import Glibc
 import SandboxModel
+import SandboxVerdict
 import SandboxVerify
 
 /// The steps' states on a terminal, redrawn in place: queued, running with its
@@ -10,8 +11,10 @@ final class LiveProgress: @unchecked Sendable {
     private var started: [String: Double] = [:]
     private var drawnLines = 0
     private var running = true
-    private var mutex = pthread_mutex_t()
+    /// Allocated, so its address never moves.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var ticker = pthread_t()
+    private var tickerStarted = false
 
     /// A live display when stderr is a terminal; nil otherwise.
     static func onTerminal() -> LiveProgress? {
@@ -19,20 +22,22 @@ final class LiveProgress: @unchecked Sendable {
     }
 
     private init() {
-        pthread_mutex_init(&mutex, nil)
+        pthread_mutex_init(mutex, nil)
         let context = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(
-            &ticker, nil,
-            { context in
-                let progress = Unmanaged<LiveProgress>.fromOpaque(context!).takeRetainedValue()
-                progress.tick()
-                return nil
-            }, context)
+        tickerStarted =
+            pthread_create(
+                &ticker, nil,
+                { context in
+                    let progress = Unmanaged<LiveProgress>.fromOpaque(context!).takeRetainedValue()
+                    progress.tick()
+                    return nil
+                }, context) == 0
+        if !tickerStarted { Unmanaged<LiveProgress>.fromOpaque(context).release() }
     }
 
     func handle(_ event: VerifyProgress) {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         switch event {
         case .queued(let label):
             labels.append(label)
@@ -51,18 +56,18 @@ final class LiveProgress: @unchecked Sendable {
 
     /// Stops the ticker and leaves the final states on screen.
     func finish() {
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         running = false
         draw()
-        pthread_mutex_unlock(&mutex)
-        pthread_join(ticker, nil)
+        pthread_mutex_unlock(mutex)
+        if tickerStarted { pthread_join(ticker, nil) }
     }
 
     private func tick() {
         while true {
             usleep(250_000)
-            pthread_mutex_lock(&mutex)
-            defer { pthread_mutex_unlock(&mutex) }
+            pthread_mutex_lock(mutex)
+            defer { pthread_mutex_unlock(mutex) }
             guard running else { return }
             if !started.isEmpty { draw() }
         }
@@ -77,11 +82,19 @@ final class LiveProgress: @unchecked Sendable {
                 let tenths = Int((Self.now() - start) * 10)
                 state += " \(tenths / 10).\(tenths % 10)s"
             }
-            text += "\u{1B}[2K[\(label)] \(state)\n"
+            // One terminal line each, or the cursor arithmetic above goes wrong.
+            let line = Escaping.singleLine("[\(label)] \(state)")
+            text += "\u{1B}[2K" + String(line.prefix(Self.width - 1)) + "\n"
         }
         drawnLines = labels.count
         FileDescriptorOutput.standardError.write(text)
     }
+
+    /// The terminal's width (TIOCGWINSZ), 80 when unknown.
+    private static let width: Int = {
+        var size = winsize()
+        return ioctl(2, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 10 ? Int(size.ws_col) : 80
+    }()
 
     private static func now() -> Double {
         var spec = timespec()

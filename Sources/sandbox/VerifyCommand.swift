@@ -52,6 +52,9 @@ struct VerifyCommand: ParsableCommand {
     var sarif: String?
 
     func run() throws {
+        // As root, a mount namespace of its own, while still single-threaded: the
+        // working copy's tmpfs then vanishes with this process, however it ends.
+        if geteuid() == 0 { HostProbe.privateMountNamespace() }
         let policyDirectory = try self.policyDirectory ?? PolicyDirectory.bundled()
         let (policies, errors) = try PolicyDirectory.load(policyDirectory)
         guard errors.isEmpty else {

@@ -16,4 +16,16 @@ import Testing
         #expect(report.cases.first { $0.name == "tests::slow" }?.message == "slow")
         #expect(report.cases.contains { $0.name == "tests::panics" && $0.outcome == .passed })
     }
+
+    @Test func crlfAndDocTests() throws {
+        let text =
+            "test src/lib.rs - add (line 3) ... FAILED\r\ntest a ... ok\r\n\r\n---- src/lib.rs - add (line 3) stdout ----\r\nboom\r\n"
+        let report = try LibtestParser.parse(Array(text.utf8), file: "stdout")
+        #expect(report.cases.map(\.name) == ["src/lib.rs - add (line 3)", "a"])
+        #expect(report.cases.first?.message == "boom")
+        let diagnostics = try DiagnosticsParser.parse(
+            Array("a.c:1:2: warning: w\r\nb.c:3:4: error: e\r\n".utf8), file: "d", tool: "cc")
+        #expect(diagnostics.findings.map(\.file) == ["a.c", "b.c"])
+        #expect(diagnostics.findings.map(\.message) == ["w", "e"])
+    }
 }

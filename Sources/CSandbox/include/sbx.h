@@ -100,6 +100,15 @@ int sbx_open_no_symlinks(const char *path, int flags, unsigned mode);
 /// refusing every symbolic link on the way.
 int sbx_open_path_no_symlinks(const char *path, int directory);
 
+/// Whether `path` exists inside the directory `root`, resolving every link as if
+/// `root` were `/` (RESOLVE_IN_ROOT): links inside an untrusted tree are followed
+/// but can never lead out of it. Returns 1, 0, or -1 with errno set.
+int sbx_exists_in_root(const char *root, const char *path);
+
+/// unshare(CLONE_NEWNS) and make every mount private: mounts made afterwards
+/// vanish with the process. Only while single-threaded. Returns 0 or -errno.
+int sbx_private_mount_namespace(void);
+
 /// pidfd_open(pid, 0): a descriptor that becomes readable when `pid` exits.
 int sbx_pidfd_open(pid_t pid);
 
