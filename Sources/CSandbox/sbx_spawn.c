@@ -511,10 +511,14 @@ static void sbx_init(const struct sbx_spawn_config *config) {
         syscall(SYS_setresgid, 0, 0, 0) != 0 || syscall(SYS_setresuid, 0, 0, 0) != 0) {
         sbx_fail(config, SBX_STAGE_IDENTITY, errno, 0);
     }
-    // A change of credentials clears the death signal: arm it again. A supervisor
-    // that died in between is caught by the next start byte, which never comes.
+    // A change of credentials clears the death signal and resets dumpable to the
+    // host's fs.suid_dumpable: set both again. A supervisor that died in between
+    // is caught by the next start byte, which never comes.
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
         sbx_fail(config, SBX_STAGE_START, errno, 0);
+    }
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        sbx_fail(config, SBX_STAGE_DUMPABLE, errno, 0);
     }
     if (sethostname(config->hostname, sbx_length(config->hostname)) != 0) {
         sbx_fail(config, SBX_STAGE_HOSTNAME, errno, 0);
