@@ -112,6 +112,36 @@ import Testing
                 == ["go/test: stopped at the 16 MiB output limit", "go/test: system call ptrace refused (1×)"])
     }
 
+    /// A test that hoards memory, in a repository whose .sandbox.yaml tightens the
+    /// memory limit and the coverage gate: both tightenings apply.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/node"), "needs node"))
+    func memoryBombIsStoppedAtTheTightenedLimit() throws {
+        let (status, verdict, _) = try Self.verify("node/memory-bomb")
+        #expect(status == 1)
+        let containment = Self.gate(verdict, "containment")
+        #expect(
+            (containment["reasons"] as? [String]) == ["node/test: a process was killed at the 256 MiB memory limit"])
+        #expect(Self.gate(verdict, "line-coverage")["threshold"] as? Int == 90)
+        #expect((verdict["notes"] as? [String]) == [])
+    }
+
+    /// A repository cannot loosen: what it asked for is refused and shown.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
+    func looseningRequestsAreRefusedAndShown() throws {
+        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
+        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
+        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("go/ready"), to: copy)
+        try "limits:\n  memory: 64G\ngates:\n  line-coverage: \">= 10\"\n".write(
+            to: copy.appendingPathComponent(".sandbox.yaml"), atomically: true, encoding: .utf8)
+        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
+        let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let notes = verdict["notes"] as? [String] ?? []
+        #expect(notes.contains("repository asked for line-coverage >= 10, looser than >= 80: refused"))
+        #expect(notes.contains("repository asked for a higher memory limit for test: refused"))
+        #expect(Self.gate(verdict, "line-coverage")["threshold"] as? Int == 80)
+    }
+
     /// rustup's cargo, offline: libtest's output, clippy's JSON, rustfmt.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/root/.cargo/bin/cargo"), "needs cargo"))
     func readyRustCrateIsMergeReady() throws {

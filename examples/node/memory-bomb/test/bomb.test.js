@@ -1,0 +1,7 @@
+'use strict';
+const { it } = require('node:test');
+const { hoard } = require('../bomb.js');
+
+it('hoards memory', () => {
+  hoard();
+});
