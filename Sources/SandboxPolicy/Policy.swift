@@ -44,10 +44,14 @@ public struct ReportSpec: Equatable, Sendable {
 
     public var source: Source
     public var format: ReportFormat
+    /// For coverage: only files under these paths (relative to the tree) count;
+    /// empty means all. Coverage tools list tests and generated code too.
+    public var include: [String]
 
-    public init(source: Source, format: ReportFormat) {
+    public init(source: Source, format: ReportFormat, include: [String] = []) {
         self.source = source
         self.format = format
+        self.include = include
     }
 }
 

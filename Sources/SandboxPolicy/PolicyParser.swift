@@ -87,7 +87,8 @@ public enum PolicyParser {
     static func report(_ value: YAMLValue) throws(PolicyError) -> ReportSpec {
         var source: ReportSpec.Source?
         var format: ReportFormat?
-        for (key, entry) in try value.mapping(allowed: ["path", "stream", "format"], context: "a report") {
+        var include: [String] = []
+        for (key, entry) in try value.mapping(allowed: ["path", "stream", "format", "include"], context: "a report") {
             switch key {
             case "path":
                 let path = try entry.string("path")
@@ -102,12 +103,16 @@ public enum PolicyParser {
                 default: throw entry.fail("stream is stdout or stderr")
                 }
             case "format": format = try entry.choice(ReportFormat.self, "a report format")
+            case "include": include = try entry.strings("include")
             default: break
             }
         }
         guard let source else { throw value.fail("a report needs a 'path' or a 'stream'") }
         guard let format else { throw value.fail("a report needs a 'format'") }
-        return ReportSpec(source: source, format: format)
+        if !include.isEmpty && format.evidenceKind != .coverage, let entry = value.node.mapping?["include"] {
+            throw YAMLValue(node: entry, file: value.file).fail("'include' applies to coverage reports only")
+        }
+        return ReportSpec(source: source, format: format, include: include)
     }
 
     static let limitKeys = ["memory", "pids", "cpu-time", "timeout", "output", "tmp-size", "file-size"]

@@ -278,9 +278,11 @@ public struct Verifier: Sendable {
             case .failure(let failure): return Self.unread(spec, reason: failure.reason)
             }
         }
-        return ReportEvidence(
-            name: name, kind: spec.format.evidenceKind,
-            content: ReportReader.read(bytes, format: spec.format, file: name))
+        var content = ReportReader.read(bytes, format: spec.format, file: name)
+        if !spec.include.isEmpty, case .success(.coverage(let coverage)) = content {
+            content = .success(.coverage(coverage.filtered { path in spec.include.contains { path.hasPrefix($0) } }))
+        }
+        return ReportEvidence(name: name, kind: spec.format.evidenceKind, content: content)
     }
 
     static func unread(_ spec: ReportSpec, reason: String) -> ReportEvidence {

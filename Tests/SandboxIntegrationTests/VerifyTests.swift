@@ -125,6 +125,18 @@ import Testing
         #expect((verdict["notes"] as? [String]) == [])
     }
 
+    /// Swift 6.3 with XCTest and llvm-cov coverage, counted over Sources/ only.
+    @Test(
+        .enabled(
+            if: available && FileManager.default.fileExists(atPath: "/opt/swift/usr/bin/swift"), "needs /opt/swift"))
+    func readySwiftPackageIsMergeReady() throws {
+        let (status, verdict, stderr) = try Self.verify("swift/ready")
+        #expect(status == 0, "\(stderr)")
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2)
+        #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100)
+        #expect(Self.gate(verdict, "compiler-warnings")["actual"] as? Int == 0)
+    }
+
     /// A repository cannot loosen: what it asked for is refused and shown.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
     func looseningRequestsAreRefusedAndShown() throws {

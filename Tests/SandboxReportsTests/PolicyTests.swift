@@ -71,6 +71,10 @@ import Testing
                 "language: x\ndetect: [a]\nimage: i\nsteps:\n  - name: t\n    kind: test\n    run: [t]\n    reports:\n      - path: ../x\n        format: junit\n",
                 "x.yaml:9:15: a report path is absolute, inside the sandbox, without '..'"
             ),
+            (
+                "language: x\ndetect: [a]\nimage: i\nsteps:\n  - name: t\n    kind: test\n    run: [t]\n    reports:\n      - stream: stdout\n        format: junit\n        include: [src/]\n",
+                "x.yaml:11:18: 'include' applies to coverage reports only"
+            ),
             ("language: [x\n", nil),
         ] as [(String, String?)])
     func errorsPointAtTheLine(text: String, message: String?) {
