@@ -180,30 +180,39 @@ enum ContainmentWords {
         let result = step.result
         let limits = step.limits
         var words: [String] = []
+        // The limit that ended the step, in words; then every other limit it reached.
+        let ending: Limit?
         switch result.status {
         case .setupFailed:
             words.append("\(step.name): could not start: \(result.setupFailure?.message ?? "setup failed")")
+            ending = nil
         case .memoryLimit:
             words.append("\(step.name): killed at the \(limits.memory) memory limit")
+            ending = .memory
         case .timeout:
             words.append("\(step.name): stopped at the \(limits.timeout) wall-clock limit")
+            ending = .timeout
         case .cpuTimeLimit:
             words.append("\(step.name): stopped at the \(limits.cpuTime) CPU-time limit")
+            ending = .cpuTime
         case .outputLimit:
             words.append("\(step.name): stopped at the \(limits.output) output limit")
+            ending = .output
         case .pidsLimit:
             words.append("\(step.name): failed after a process was refused at the \(limits.pids)-process limit")
+            ending = .pids
         case .exited, .signaled:
-            for limit in result.limitsHit {
-                switch limit {
-                case .memory: words.append("\(step.name): a process was killed at the \(limits.memory) memory limit")
-                case .pids: words.append("\(step.name): a process was refused at the \(limits.pids)-process limit")
-                case .fileSize:
-                    words.append("\(step.name): a write was stopped at the \(limits.fileSize) file-size limit")
-                case .seccomp: words.append("\(step.name): ended for a refused system call")
-                case .cpuTime: words.append("\(step.name): a process reached the \(limits.cpuTime) CPU-time limit")
-                case .timeout, .output: continue
-                }
+            ending = nil
+        }
+        for limit in result.limitsHit where limit != ending {
+            switch limit {
+            case .memory: words.append("\(step.name): a process was killed at the \(limits.memory) memory limit")
+            case .pids: words.append("\(step.name): a process was refused at the \(limits.pids)-process limit")
+            case .fileSize: words.append("\(step.name): a write was stopped at the \(limits.fileSize) file-size limit")
+            case .seccomp: words.append("\(step.name): ended for a refused system call")
+            case .cpuTime: words.append("\(step.name): a process reached the \(limits.cpuTime) CPU-time limit")
+            case .timeout: words.append("\(step.name): ran into the \(limits.timeout) wall-clock limit")
+            case .output: words.append("\(step.name): its output was cut at the \(limits.output) limit")
             }
         }
         for call in result.deniedSyscalls {

@@ -105,6 +105,20 @@ import Testing
         #expect(!verdict.mergeReady)
     }
 
+    @Test func everyLimitReachedIsNamedNotOnlyTheLastOne() throws {
+        var result = StepResult(status: .outputLimit, signal: 9)
+        result.limitsHit = [.memory, .pids, .output]
+        let verdict = VerdictEngine.evaluate([
+            StepEvidence(name: "t", kind: .test, result: result, limits: ResourceLimits())
+        ])
+        #expect(
+            try gate(verdict, .containment).reasons == [
+                "t: stopped at the 16 MiB output limit",
+                "t: a process was killed at the 2 GiB memory limit",
+                "t: a process was refused at the 256-process limit",
+            ])
+    }
+
     @Test func unexplainedNonZeroExitBlocks() throws {
         let verdict = VerdictEngine.evaluate([
             StepEvidence(name: "build", kind: .build, result: Self.exited(2), limits: ResourceLimits())
