@@ -79,13 +79,17 @@ public enum VerifyProgress: Sendable {
 public struct Verifier: Sendable {
     public var policies: PolicySet
     public var images: [String: ToolchainImage]
-    public var supervisor = Supervisor()
+    /// Every sandbox of a verification shares one probe of the host.
+    public var supervisor: Supervisor
+    let cgroups: CgroupHost
     /// The working copy's size bound (a tmpfs when running as root).
     public var workspaceSize = ByteSize.gibibytes(4)
 
     public init(policies: PolicySet, images: [String: ToolchainImage]) {
         self.policies = policies
         self.images = images
+        cgroups = CgroupHost.detect()
+        supervisor = Supervisor(host: HostProbe.layout(), cgroups: cgroups)
         // One note in the verdict instead of a line per sandbox.
         supervisor.notices = -1
     }
@@ -125,7 +129,7 @@ public struct Verifier: Sendable {
 
         var records: [StepRecord] = []
         var notes: [String] = work.notes
-        if geteuid() != 0 && !CgroupHost.detect().canCreateSteps {
+        if geteuid() != 0 && !cgroups.canCreateSteps {
             notes.append(
                 "no cgroup for this user: memory is limited per process (RLIMIT_AS), processes by RLIMIT_NPROC")
         }

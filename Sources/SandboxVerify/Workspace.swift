@@ -72,7 +72,7 @@ struct Workspace {
 
     /// Empties and removes the copy; returns what could not be removed, if anything.
     @discardableResult
-    func remove(supervisor: Supervisor = Supervisor()) -> String? {
+    func remove(supervisor: Supervisor) -> String? {
         if mounted {
             umount2(path, Int32(MNT_DETACH))
         } else {
