@@ -15,7 +15,12 @@ enum ReportReader {
         parse(bytes, format: format, file: file).map { content in
             switch content {
             case .tests(var report):
-                for index in report.cases.indices { report.cases[index].file = report.cases[index].file.map(relative) }
+                // node --test names a file's suite by its path.
+                for index in report.cases.indices {
+                    report.cases[index].file = report.cases[index].file.map(relative)
+                    report.cases[index].name = relative(report.cases[index].name)
+                    report.cases[index].className = relative(report.cases[index].className)
+                }
                 return .tests(report)
             case .coverage(var report):
                 report.files = Dictionary(

@@ -238,7 +238,8 @@ public struct Verifier: Sendable {
         let stderr = Descriptor.contents(of: err, limit: cap)
         evidence.reports = step.reports.map { spec in
             collect(
-                spec, stdout: stdout, stderr: stderr, work: work, stepStarted: evidence.result.status != .setupFailed)
+                spec, stdout: stdout, stderr: stderr, work: work, stepStarted: evidence.result.status != .setupFailed,
+                outputCut: evidence.result.limitsHit.contains(.output))
         }
         return StepRecord(language: effective.policy.language, evidence: evidence, stdout: stdout, stderr: stderr)
     }
@@ -263,7 +264,7 @@ public struct Verifier: Sendable {
     /// sandbox's view of the workspace) and arrive through a pipe, size-capped:
     /// the supervisor never opens a path the step could have planted.
     func collect(
-        _ spec: ReportSpec, stdout: [UInt8], stderr: [UInt8], work: Workspace, stepStarted: Bool
+        _ spec: ReportSpec, stdout: [UInt8], stderr: [UInt8], work: Workspace, stepStarted: Bool, outputCut: Bool
     ) -> ReportEvidence {
         let name: String
         let bytes: [UInt8]
@@ -283,6 +284,11 @@ public struct Verifier: Sendable {
             }
         }
         var content = ReportReader.read(bytes, format: spec.format, file: name)
+        // A stream cut at the output limit ends mid-record: say so, not only "malformed".
+        if case .failure(var error) = content, outputCut, !spec.isFile {
+            error.reason += " (the output was cut at the step's output limit)"
+            content = .failure(error)
+        }
         if !spec.include.isEmpty, case .success(.coverage(let coverage)) = content {
             content = .success(.coverage(coverage.filtered { path in spec.include.contains { path.hasPrefix($0) } }))
         }
@@ -297,6 +303,11 @@ public struct Verifier: Sendable {
 }
 
 extension ReportSpec {
+    var isFile: Bool {
+        if case .file = source { return true }
+        return false
+    }
+
     /// The report's file name, or the stream it is read from.
     var displayName: String {
         switch source {
