@@ -137,6 +137,19 @@ import Testing
         #expect(Self.gate(verdict, "compiler-warnings")["actual"] as? Int == 0)
     }
 
+    /// A test that starts processes without end: refused at the process limit,
+    /// and the verdict says so.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
+    func forkBombIsRefusedAtTheProcessLimit() throws {
+        let (status, verdict, _) = try Self.verify("go/fork-bomb")
+        #expect(status == 1)
+        #expect(
+            (Self.gate(verdict, "containment")["reasons"] as? [String])
+                == ["go/test: failed after a process was refused at the 256-process limit"])
+        let failure = (Self.gate(verdict, "test-failures")["reasons"] as? [String])?.first ?? ""
+        #expect(failure.contains("resource temporarily unavailable"), "\(failure)")
+    }
+
     /// A repository cannot loosen: what it asked for is refused and shown.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
     func looseningRequestsAreRefusedAndShown() throws {

@@ -1,0 +1,3 @@
+module example.com/forkbomb
+
+go 1.19
