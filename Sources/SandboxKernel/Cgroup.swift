@@ -263,16 +263,7 @@ enum CgroupFiles {
     }
 
     static func subdirectories(of path: String) -> [String] {
-        guard let directory = opendir(path) else { return [] }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." && entry.pointee.d_type == UInt8(DT_DIR) { names.append(name) }
-        }
-        return names
+        (HostProbe.directoryEntries(path) ?? []).filter { HostProbe.isDirectory(path + "/" + $0) }
     }
 
     /// Kills whatever is left in a group and removes it, retrying while the

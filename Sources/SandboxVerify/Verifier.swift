@@ -221,21 +221,10 @@ public struct Verifier: Sendable {
             let base = configuration.environmentValue("PATH") ?? ""
             try? configuration.setEnvironment(parsing: "PATH=" + (image.path + [base]).joined(separator: ":"))
         }
-        let out = try? Descriptor.anonymousFile()
-        let err = try? Descriptor.anonymousFile()
-        defer {
-            if let out { close(out) }
-            if let err { close(err) }
-        }
-        guard let out, let err else {
-            evidence.result.setupFailure = .init(
-                stage: "capture", errno: errno, message: "cannot create capture files in /tmp")
-            return StepRecord(language: effective.policy.language, evidence: evidence, stdout: [], stderr: [])
-        }
-        evidence.result = supervisor.run(configuration, stdout: out, stderr: err)
         let cap = Int(min(limits.output.bytes, UInt64(Self.reportCap)))
-        let stdout = Descriptor.contents(of: out, limit: cap)
-        let stderr = Descriptor.contents(of: err, limit: cap)
+        let (result, stdout, stderr) = Workspace.capture(
+            configuration, supervisor: supervisor, cap: cap, stderrCap: cap)
+        evidence.result = result
         evidence.reports = step.reports.map { spec in
             collect(
                 spec, stdout: stdout, stderr: stderr, work: work, stepStarted: evidence.result.status != .setupFailed,

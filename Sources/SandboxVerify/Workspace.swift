@@ -94,20 +94,22 @@ struct Workspace {
     }
 
     /// Runs a sandbox and returns its result with what it wrote.
-    static func capture(_ configuration: RunConfiguration, supervisor: Supervisor, cap: Int) -> (
-        StepResult, [UInt8], [UInt8]
-    ) {
-        guard let out = try? Descriptor.anonymousFile(), let err = try? Descriptor.anonymousFile() else {
+    static func capture(
+        _ configuration: RunConfiguration, supervisor: Supervisor, cap: Int, stderrCap: Int = 1 << 16
+    ) -> (StepResult, [UInt8], [UInt8]) {
+        let out = try? Descriptor.anonymousFile()
+        let err = try? Descriptor.anonymousFile()
+        defer {
+            if let out { close(out) }
+            if let err { close(err) }
+        }
+        guard let out, let err else {
             var result = StepResult(status: .setupFailed)
             result.setupFailure = .init(stage: "capture", errno: errno, message: "cannot create capture files in /tmp")
             return (result, [], [])
         }
-        defer {
-            close(out)
-            close(err)
-        }
         let result = supervisor.run(configuration, stdout: out, stderr: err)
-        return (result, Descriptor.contents(of: out, limit: cap), Descriptor.contents(of: err, limit: 1 << 16))
+        return (result, Descriptor.contents(of: out, limit: cap), Descriptor.contents(of: err, limit: stderrCap))
     }
 }
 

@@ -51,11 +51,7 @@ enum Harness {
     }
 
     static func anonymousFile() -> Int32 {
-        var template = Array("/tmp/sandbox-capture-XXXXXX".utf8CString)
-        let fd = mkstemp(&template)
-        precondition(fd >= 0)
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        return fd
+        try! Descriptor.anonymousFile()
     }
 
     static func contents(of fd: Int32) -> String {
