@@ -4,6 +4,40 @@ import SandboxVerdict
 
 /// Reads a report's bytes by its declared format.
 enum ReportReader {
+    /// The gate family a report feeds. A format step's diagnostics or findings
+    /// (`swift format lint`) name files not formatted, not warnings.
+    static func kind(of spec: ReportSpec, in stepKind: StepKind) -> ReportEvidence.Kind {
+        let kind = spec.format.evidenceKind
+        guard stepKind == .format, kind == .diagnostics || kind == .findings else { return kind }
+        return .unformatted
+    }
+
+    /// A report as evidence: parsed, paths made relative to the tree, coverage
+    /// narrowed to the spec's `include`, and counted in its step's gate family.
+    static func evidence(
+        _ bytes: [UInt8], spec: ReportSpec, stepKind: StepKind, file: String, outputCut: Bool = false
+    ) -> ReportEvidence {
+        var content = read(bytes, format: spec.format, file: file)
+        // A stream cut at the output limit ends mid-record: say so, not only "malformed".
+        if case .failure(var error) = content, outputCut {
+            error.reason += " (the output was cut at the step's output limit)"
+            content = .failure(error)
+        }
+        if !spec.include.isEmpty, case .success(.coverage(let coverage)) = content {
+            content = .success(.coverage(coverage.filtered { path in spec.include.contains { path.hasPrefix($0) } }))
+        }
+        let kind = kind(of: spec, in: stepKind)
+        if kind == .unformatted {
+            switch content {
+            case .success(.diagnostics(let report)), .success(.findings(let report)):
+                var seen = Set<String>()
+                content = .success(.unformatted(report.findings.compactMap(\.file).filter { seen.insert($0).inserted }))
+            default: break
+            }
+        }
+        return ReportEvidence(name: file, kind: kind, content: content)
+    }
+
     /// Paths as a reviewer knows them: relative to the tree, not to the sandbox.
     static func relative(_ path: String) -> String {
         path.hasPrefix("/workspace/") ? String(path.dropFirst("/workspace/".count)) : path

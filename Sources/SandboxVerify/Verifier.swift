@@ -31,6 +31,14 @@ public struct StepRecord: Sendable {
     public var stderr: [UInt8]
     /// Set when the step did not run (its only-if files are absent).
     public var skippedBecause: String?
+    /// The report files as they were read from inside the sandbox.
+    public var reportFiles: [KeptReport] = []
+}
+
+/// A report file's bytes, kept for `--out`.
+public struct KeptReport: Sendable {
+    public var name: String
+    public var bytes: [UInt8]
 }
 
 /// What a verification found.
@@ -204,7 +212,9 @@ public struct Verifier: Sendable {
                 message:
                     "toolchain not found: \(missing) (image \(image.name)); install it or adjust images/\(image.name).yaml"
             )
-            evidence.reports = step.reports.map { Self.unread($0, reason: "not written: the step could not start") }
+            evidence.reports = step.reports.map {
+                Self.unread($0, stepKind: step.kind, reason: "not written: the step could not start")
+            }
             return StepRecord(language: effective.policy.language, evidence: evidence, stdout: [], stderr: [])
         }
         var configuration = RunConfiguration(command: Self.clearingReports(step))
@@ -225,12 +235,18 @@ public struct Verifier: Sendable {
         let (result, stdout, stderr) = Workspace.capture(
             configuration, supervisor: supervisor, cap: cap, stderrCap: cap)
         evidence.result = result
+        var kept: [KeptReport] = []
         evidence.reports = step.reports.map { spec in
-            collect(
-                spec, stdout: stdout, stderr: stderr, work: work, stepStarted: evidence.result.status != .setupFailed,
+            let (report, bytes) = collect(
+                spec, stepKind: step.kind, stdout: stdout, stderr: stderr, work: work,
+                stepStarted: evidence.result.status != .setupFailed,
                 outputCut: evidence.result.limitsHit.contains(.output))
+            if let bytes { kept.append(KeptReport(name: report.name, bytes: bytes)) }
+            return report
         }
-        return StepRecord(language: effective.policy.language, evidence: evidence, stdout: stdout, stderr: stderr)
+        var record = StepRecord(language: effective.policy.language, evidence: evidence, stdout: stdout, stderr: stderr)
+        record.reportFiles = kept
+        return record
     }
 
     /// The step's argv, behind a fixed script that first removes its report files
@@ -251,10 +267,12 @@ public struct Verifier: Sendable {
 
     /// Reads one report. Files are read from inside a sandbox (`cat` in the
     /// sandbox's view of the workspace) and arrive through a pipe, size-capped:
-    /// the supervisor never opens a path the step could have planted.
+    /// the supervisor never opens a path the step could have planted. A file
+    /// report's bytes come back beside it, to be kept with `--out`.
     func collect(
-        _ spec: ReportSpec, stdout: [UInt8], stderr: [UInt8], work: Workspace, stepStarted: Bool, outputCut: Bool
-    ) -> ReportEvidence {
+        _ spec: ReportSpec, stepKind: StepKind, stdout: [UInt8], stderr: [UInt8], work: Workspace,
+        stepStarted: Bool, outputCut: Bool
+    ) -> (ReportEvidence, [UInt8]?) {
         let name: String
         let bytes: [UInt8]
         switch spec.source {
@@ -266,28 +284,24 @@ public struct Verifier: Sendable {
             bytes = stderr
         case .file(let path):
             name = spec.displayName
-            guard stepStarted else { return Self.unread(spec, reason: "not written: the step could not start") }
+            guard stepStarted else {
+                return (Self.unread(spec, stepKind: stepKind, reason: "not written: the step could not start"), nil)
+            }
             switch work.readInside(path, supervisor: supervisor, cap: Self.reportCap) {
             case .success(let read): bytes = read
-            case .failure(let failure): return Self.unread(spec, reason: failure.reason)
+            case .failure(let failure): return (Self.unread(spec, stepKind: stepKind, reason: failure.reason), nil)
             }
         }
-        var content = ReportReader.read(bytes, format: spec.format, file: name)
-        // A stream cut at the output limit ends mid-record: say so, not only "malformed".
-        if case .failure(var error) = content, outputCut, !spec.isFile {
-            error.reason += " (the output was cut at the step's output limit)"
-            content = .failure(error)
-        }
-        if !spec.include.isEmpty, case .success(.coverage(let coverage)) = content {
-            content = .success(.coverage(coverage.filtered { path in spec.include.contains { path.hasPrefix($0) } }))
-        }
-        return ReportEvidence(name: name, kind: spec.format.evidenceKind, content: content)
+        let evidence = ReportReader.evidence(
+            bytes, spec: spec, stepKind: stepKind, file: name, outputCut: outputCut && !spec.isFile)
+        return (evidence, spec.isFile ? bytes : nil)
     }
 
-    static func unread(_ spec: ReportSpec, reason: String) -> ReportEvidence {
+    static func unread(_ spec: ReportSpec, stepKind: StepKind, reason: String) -> ReportEvidence {
         let name = spec.displayName
         return ReportEvidence(
-            name: name, kind: spec.format.evidenceKind, content: .failure(ReportError(file: name, reason: reason)))
+            name: name, kind: ReportReader.kind(of: spec, in: stepKind),
+            content: .failure(ReportError(file: name, reason: reason)))
     }
 }
 

@@ -151,18 +151,25 @@ struct VerifyCommand: ParsableCommand {
         }
         for record in outcome.steps {
             let base = directory + "/" + record.evidence.name.replacingSlashes()
-            for (suffix, bytes) in [(".stdout", record.stdout), (".stderr", record.stderr)] {
-                let fd = try Descriptor.createRefusingLinks(base + suffix, exclusive: true)
-                bytes.withUnsafeBytes { try? Descriptor.writeAll(fd, $0) }
-                close(fd)
+            try save(record.stdout, to: base + ".stdout")
+            try save(record.stderr, to: base + ".stderr")
+            try save(Array(record.evidence.result.json.utf8), to: base + ".result.json")
+            // Reports as read from inside the sandbox: "go-test.report.cover.out".
+            var names: Set<String> = []
+            for report in record.reportFiles {
+                var name = report.name
+                while !names.insert(name).inserted { name = "_" + name }
+                try save(report.bytes, to: base + ".report." + name)
             }
-            let fd = try Descriptor.createRefusingLinks(base + ".result.json", exclusive: true)
-            try Descriptor.writeAll(fd, record.evidence.result.json)
-            close(fd)
         }
-        let fd = try Descriptor.createRefusingLinks(directory + "/verdict.json", exclusive: true)
-        try Descriptor.writeAll(fd, outcome.verdict.json)
-        close(fd)
+        try save(Array(outcome.verdict.json.utf8), to: directory + "/verdict.json")
+    }
+
+    /// A new file (never through a link or over another file) with `bytes`.
+    func save(_ bytes: [UInt8], to path: String) throws {
+        let fd = try Descriptor.createRefusingLinks(path, exclusive: true)
+        defer { close(fd) }
+        try bytes.withUnsafeBytes { try Descriptor.writeAll(fd, $0) }
     }
 }
 

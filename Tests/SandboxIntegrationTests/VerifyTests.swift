@@ -26,12 +26,12 @@ import Testing
         return prints
     }
 
-    static func verify(_ example: String, format: String = "json") throws -> (
+    static func verify(_ example: String, format: String = "json", options: [String] = []) throws -> (
         status: Int32, verdict: [String: Any], stderr: String
     ) {
         let tree = examples.appendingPathComponent(example)
         let before = try fingerprint(tree)
-        let outcome = try Harness.cli(["verify", "--format", format, tree.path])
+        let outcome = try Harness.cli(["verify", "--format", format] + options + [tree.path])
         #expect(try fingerprint(tree) == before, "the user's tree is byte-identical afterwards")
         let object = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
         return (outcome.status, object, outcome.stderr)
@@ -125,16 +125,45 @@ import Testing
         #expect((verdict["notes"] as? [String]) == [])
     }
 
-    /// Swift 6.3 with XCTest and llvm-cov coverage, counted over Sources/ only.
+    /// Swift 6.3 with XCTest, swift-testing and llvm-cov coverage, counted over
+    /// Sources/ only; `--out` keeps the reports as they were read.
     @Test(
         .enabled(
             if: available && FileManager.default.fileExists(atPath: "/opt/swift/usr/bin/swift"), "needs /opt/swift"))
     func readySwiftPackageIsMergeReady() throws {
-        let (status, verdict, stderr) = try Self.verify("swift/ready")
+        let out = Harness.temporaryDirectory().appendingPathComponent("out")
+        defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
+        let (status, verdict, stderr) = try Self.verify("swift/ready", options: ["--out", out.path])
         #expect(status == 0, "\(stderr)")
-        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2)
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 3, "two XCTest cases and one swift-testing test")
         #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100)
         #expect(Self.gate(verdict, "compiler-warnings")["actual"] as? Int == 0)
+        #expect(Self.gate(verdict, "unformatted-files")["actual"] as? Int == 0)
+        let kept = try String(
+            contentsOf: out.appendingPathComponent("swift-test.report.xunit-swift-testing.xml"), encoding: .utf8)
+        #expect(kept.contains("greetingKeepsTheName()"))
+    }
+
+    /// A compiler warning, a file the formatter would change and a failing
+    /// swift-testing test, each named; coverage is still measured although
+    /// `swift test` exports it only when every test passes.
+    @Test(
+        .enabled(
+            if: available && FileManager.default.fileExists(atPath: "/opt/swift/usr/bin/swift"), "needs /opt/swift"))
+    func notReadySwiftPackageSaysWhy() throws {
+        let (status, verdict, stderr) = try Self.verify("swift/not-ready")
+        #expect(status == 1, "\(stderr)")
+        #expect(
+            (Self.gate(verdict, "compiler-warnings")["reasons"] as? [String])?.first?.hasPrefix(
+                "Sources/Greeter/Greeter.swift:3: warning: initialization of immutable value 'unused' was never used")
+                == true)
+        #expect(
+            (Self.gate(verdict, "unformatted-files")["reasons"] as? [String])
+                == ["Sources/Greeter/Farewell.swift: not formatted"])
+        let failures = (Self.gate(verdict, "test-failures")["reasons"] as? [String]) ?? []
+        #expect(failures.count == 1 && failures[0].hasPrefix("GreeterTests.farewellIsPolite() failed"), "\(failures)")
+        #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100)
+        #expect(Self.gate(verdict, "step-failures")["actual"] as? Int == 0)
     }
 
     /// A test that starts processes without end: refused at the process limit,

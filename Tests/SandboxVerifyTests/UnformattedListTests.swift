@@ -31,3 +31,38 @@ enum SandboxPolicyStep {
         name: "test", kind: .test, run: ["pytest", "--junitxml=/workspace/.sandbox/reports/junit.xml"],
         reports: [ReportSpec(source: .file("/workspace/.sandbox/reports/junit.xml"), format: .junit)])
 }
+
+@Suite struct FormatStepReportTests {
+    /// `swift format lint` reports formatting as diagnostics on standard error; in a
+    /// format step they count as files not formatted, once per file, not as warnings.
+    @Test func aFormatStepsDiagnosticsNameUnformattedFiles() throws {
+        let stderr = """
+            /workspace/Sources/A.swift:3:1: warning: [Indentation] replace leading whitespace with 4 spaces
+            /workspace/Sources/A.swift:9:12: warning: [Spacing] remove 1 space
+            /workspace/Tests/B Tests.swift:1:1: warning: [TrailingWhitespace] remove trailing whitespace
+
+            """
+        let spec = ReportSpec(source: .stderr, format: .diagnostics)
+        let evidence = ReportReader.evidence(
+            Array(stderr.utf8), spec: spec, stepKind: .format, file: "stderr")
+        #expect(evidence.kind == .unformatted)
+        guard case .success(.unformatted(let files)) = evidence.content else {
+            Issue.record("expected a list of files, got \(evidence.content)")
+            return
+        }
+        #expect(files == ["Sources/A.swift", "Tests/B Tests.swift"])
+    }
+
+    @Test func aBuildStepsDiagnosticsStayWarnings() {
+        let spec = ReportSpec(source: .stdout, format: .diagnostics)
+        let evidence = ReportReader.evidence(
+            Array("/workspace/Sources/A.swift:3:1: warning: unused\n".utf8), spec: spec, stepKind: .build,
+            file: "stdout")
+        #expect(evidence.kind == .diagnostics)
+        guard case .success(.diagnostics(let report)) = evidence.content else {
+            Issue.record("expected diagnostics, got \(evidence.content)")
+            return
+        }
+        #expect(report.findings.map(\.file) == ["Sources/A.swift"])
+    }
+}
