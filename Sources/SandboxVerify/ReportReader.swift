@@ -110,14 +110,30 @@ enum ReportReader {
 }
 
 /// Formatter output listing files that would change: `gofmt -l`, `cargo fmt -- -l`,
-/// ruff's "Would reformat: path". Only ruff's own summary lines are dropped.
+/// ruff's "Would reformat: path" and its concise "path:line:col: unformatted: …".
+/// Only ruff's own summary lines are dropped.
 enum UnformattedList {
     static func parse(_ bytes: [UInt8]) -> [String] {
         String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line in
             if isSummary(line) { return nil }
             let trimmed = line.hasPrefix("Would reformat: ") ? line.dropFirst("Would reformat: ".count) : line
-            return trimmed.isEmpty ? nil : String(trimmed)
+            let path = conciseRuffPath(trimmed) ?? trimmed
+            return path.isEmpty ? nil : String(path)
         }
+    }
+
+    /// ruff 0.17's concise format: "pkg/a b.py:1:7: unformatted: File would be reformatted".
+    static func conciseRuffPath(_ line: Substring) -> Substring? {
+        let marker = ": unformatted: File would be reformatted"
+        guard line.hasSuffix(marker) else { return nil }
+        var path = line.dropLast(marker.count)
+        for _ in 0..<2 {
+            guard let colon = path.lastIndex(of: ":"), !path[path.index(after: colon)...].isEmpty,
+                path[path.index(after: colon)...].allSatisfy(\.isNumber)
+            else { return nil }
+            path = path[..<colon]
+        }
+        return path
     }
 
     /// "3 files already formatted", "1 file would be reformatted, 2 files already formatted".

@@ -1,3 +1,4 @@
+import Foundation
 import SandboxPolicy
 import Testing
 
@@ -9,6 +10,14 @@ import Testing
             "Would reformat: a b.py\nWould reformat: file.py\n2 files would be reformatted, 3 files already formatted\n"
         #expect(UnformattedList.parse(Array(output.utf8)) == ["a b.py", "file.py"])
         #expect(UnformattedList.parse(Array("5 files already formatted\n".utf8)).isEmpty)
+    }
+
+    /// ruff 0.17's `format --check --output-format=concise` (real output, Tests/Fixtures).
+    @Test func ruffConciseLinesNameTheFile() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/ruff-format-concise.txt")
+        let bytes = Array(try Data(contentsOf: fixture))
+        #expect(UnformattedList.parse(bytes) == ["messy.py", "pkg/spaced name.py"])
     }
 
     @Test func gofmtListsNamesAsTheyAre() {
