@@ -1,3 +1,4 @@
+import SandboxModel
 import SandboxVerdict
 
 /// A trusted policy directory: `defaults.yaml` and one file per language.
@@ -66,7 +67,7 @@ extension EffectivePolicy {
             lines.append("    kind: \(step.kind.rawValue)")
             lines.append("    network: \(step.network.rawValue)")
             if !step.onlyIf.isEmpty { lines.append("    only-if: [\(step.onlyIf.joined(separator: ", "))]") }
-            lines.append("    run: [\(step.run.map { "\"\($0)\"" }.joined(separator: ", "))]")
+            lines.append("    run: [\(step.run.map { JSONText.string($0) }.joined(separator: ", "))]")
             for report in step.reports {
                 let source: String =
                     switch report.source {

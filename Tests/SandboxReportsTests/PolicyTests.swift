@@ -130,4 +130,15 @@ import Testing
         #expect(text.contains("  GOPROXY: off\n"))
         #expect(text.contains("  line-coverage: \">= 80\"\n"))
     }
+
+    /// Each argument is a JSON string, so a script's own quotes survive: the
+    /// printed argv is the argv that runs.
+    @Test func showQuotesArgumentsAsJSONStrings() throws {
+        let (set, _) = PolicySet.load(try Self.shipped())
+        let text = EffectivePolicy.resolve(try #require(set.language("swift")), defaults: set.defaults).text
+        let line = try #require(text.split(separator: "\n").first { $0.contains("swift test") })
+        let json = String(line.drop { $0 != "[" })
+        let argv = try JSONDecoder().decode([String].self, from: Data(json.utf8))
+        #expect(argv.count == 3 && argv[2].contains("dir=$(dirname \"$json\")"), "\(argv)")
+    }
 }
