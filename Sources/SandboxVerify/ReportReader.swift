@@ -88,8 +88,7 @@ enum ReportReader {
             case .junit: return .success(.tests(try JUnitParser.parse(bytes, file: file)))
             case .goTestJSON: return .success(.tests(try GoTestJSONParser.parse(bytes, file: file)))
             case .libtest: return .success(.tests(try LibtestParser.parse(bytes, file: file)))
-            case .trx:
-                return .failure(ReportError(file: file, reason: "TRX is not read yet: this version has no TRX reader"))
+            case .trx: return .success(.tests(try TRXParser.parse(bytes, file: file)))
             case .cobertura: return .success(.coverage(try CoberturaParser.parse(bytes, file: file)))
             case .lcov: return .success(.coverage(try LcovParser.parse(bytes, file: file)))
             case .goCoverprofile: return .success(.coverage(try GoCoverProfileParser.parse(bytes, file: file)))

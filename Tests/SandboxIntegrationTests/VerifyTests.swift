@@ -179,6 +179,24 @@ import Testing
         #expect(failure.contains("resource temporarily unavailable"), "\(failure)")
     }
 
+    /// No .NET SDK here: a C# project gets a verdict that says so, step by step.
+    @Test(.enabled(if: available && !FileManager.default.fileExists(atPath: "/usr/bin/dotnet"), "needs no dotnet"))
+    func csharpWithoutTheSDKSaysToolchainNotFound() throws {
+        let tree = Harness.temporaryDirectory().appendingPathComponent("tree")
+        defer { try? FileManager.default.removeItem(at: tree.deletingLastPathComponent()) }
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        try "<Project Sdk=\"Microsoft.NET.Sdk\" />\n".write(
+            to: tree.appendingPathComponent("App.csproj"), atomically: true, encoding: .utf8)
+        let outcome = try Harness.cli(["verify", "--format", "json", tree.path])
+        #expect(outcome.status == 1)
+        let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+        let reasons = (Self.gate(verdict, "containment")["reasons"] as? [String]) ?? []
+        #expect(
+            reasons.map { $0.prefix { $0 != ":" } } == ["csharp/install", "csharp/test", "csharp/format"], "\(reasons)")
+        #expect(reasons.allSatisfy { $0.contains("toolchain not found: /usr/bin/dotnet (image dotnet)") })
+        #expect(Self.gate(verdict, "tests-ran")["status"] as? String == "failed")
+    }
+
     /// A repository cannot loosen: what it asked for is refused and shown.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
     func looseningRequestsAreRefusedAndShown() throws {

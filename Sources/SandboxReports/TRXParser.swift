@@ -1,0 +1,122 @@
+/// TRX, the Visual Studio test results file `dotnet test --logger trx` writes.
+/// Each `Results/UnitTestResult` is a test; its class and method come from the
+/// `TestDefinitions/UnitTest` with the same id (`testId`). MSTest's data-driven
+/// results count their `InnerResults` rows instead of themselves. Failures that
+/// `ResultSummary/Counters` declares without a result to show (a crashed test
+/// host) count as errors.
+public enum TRXParser {
+    public static func parse(_ bytes: [UInt8], file: String) throws(ReportError) -> TestReport {
+        let root = try XMLReader.parse(bytes, file: file)
+        guard localName(root.name) == "TestRun" else {
+            throw ReportError(file: file, reason: "not a TRX report: the root element is <\(root.name)>")
+        }
+        var methods: [String: (className: String, name: String)] = [:]
+        for definitions in root.children where localName(definitions.name) == "TestDefinitions" {
+            for unitTest in definitions.children where localName(unitTest.name) == "UnitTest" {
+                guard let id = unitTest["id"],
+                    let method = unitTest.children.first(where: { localName($0.name) == "TestMethod" })
+                else { continue }
+                methods[id] = (method["className"] ?? "", method["name"] ?? unitTest["name"] ?? "")
+            }
+        }
+        var report = TestReport()
+        for results in root.children where localName(results.name) == "Results" {
+            for result in results.children where localName(result.name) == "UnitTestResult" {
+                try collect(result, methods: methods, file: file, into: &report)
+            }
+        }
+        report.unrecordedErrors = unrecordedErrors(root, recorded: report)
+        return report
+    }
+
+    static func collect(
+        _ result: XMLElement, methods: [String: (className: String, name: String)], file: String,
+        into report: inout TestReport
+    ) throws(ReportError) {
+        let rows = result.children.filter { localName($0.name) == "InnerResults" }.flatMap(\.children)
+            .filter { localName($0.name) == "UnitTestResult" }
+        if !rows.isEmpty {
+            for row in rows { try collect(row, methods: methods, file: file, into: &report) }
+            return
+        }
+        let testName = result["testName"] ?? ""
+        let method = result["testId"].flatMap { methods[$0] }
+        let className = method?.className ?? ""
+        // xUnit names a theory's rows by their arguments: keep them, less the class.
+        var name = testName.isEmpty ? method?.name ?? "" : testName
+        if !className.isEmpty, name.hasPrefix(className + ".") { name.removeFirst(className.count + 1) }
+        let outcomeText = result["outcome"] ?? ""
+        guard let outcome = outcome(outcomeText) else {
+            throw ReportError(file: file, reason: "unknown test outcome '\(outcomeText)' for \(testName)")
+        }
+        let errorInfo = result.children.first { localName($0.name) == "Output" }?.children
+            .first { localName($0.name) == "ErrorInfo" }
+        let message = errorInfo?.children.first { localName($0.name) == "Message" }
+            .map { JUnitParser.firstLine($0.text) }
+        let stack = errorInfo?.children.first { localName($0.name) == "StackTrace" }?.text ?? ""
+        let location = sourceLocation(in: stack)
+        report.cases.append(
+            TestCase(
+                className: className, name: name, file: location?.file, line: location?.line,
+                seconds: result["duration"].flatMap(seconds) ?? 0, outcome: outcome,
+                message: message?.isEmpty == false ? message : nil))
+    }
+
+    /// vstest's outcomes. Anything that did not finish is an error; a test that
+    /// did not run, or was inconclusive, is shown as skipped.
+    static func outcome(_ text: String) -> TestCase.Outcome? {
+        switch text {
+        case "Passed", "PassedButRunAborted", "Completed", "Warning": .passed
+        case "Failed": .failed
+        case "Error", "Timeout", "Aborted", "Disconnected", "NotRunnable", "InProgress", "Pending": .errored
+        case "NotExecuted", "Inconclusive": .skipped
+        default: nil
+        }
+    }
+
+    /// Failures the counters declare beyond the recorded ones; an aborted or
+    /// errored run with nothing recorded as failing is one error.
+    static func unrecordedErrors(_ root: XMLElement, recorded: TestReport) -> Int {
+        guard let summary = root.children.first(where: { localName($0.name) == "ResultSummary" }) else { return 0 }
+        let counters = summary.children.first { localName($0.name) == "Counters" }
+        let declared = ["failed", "error", "timeout", "aborted"].map { counters?[$0].flatMap { Int($0) } ?? 0 }
+            .reduce(0, +)
+        let failing = recorded.failed + recorded.errors
+        let missing = max(0, declared - failing)
+        if missing == 0, failing == 0, ["Aborted", "Error"].contains(summary["outcome"] ?? "") { return 1 }
+        return missing
+    }
+
+    /// "   at Ns.Class.Method() in /src/File.cs:line 21": the first frame with a file.
+    static func sourceLocation(in stack: String) -> (file: String, line: Int)? {
+        for frame in stack.split(separator: "\n") {
+            let characters = Array(frame)
+            guard let lineMarker = lastIndex(of: Array(":line "), in: characters),
+                let inMarker = lastIndex(of: Array(" in "), in: Array(characters[..<lineMarker])),
+                let line = Int(String(characters[(lineMarker + 6)...].prefix { $0.isNumber }))
+            else { continue }
+            return (String(characters[(inMarker + 4)..<lineMarker]), line)
+        }
+        return nil
+    }
+
+    static func lastIndex(of needle: [Character], in haystack: [Character]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        return (0...(haystack.count - needle.count)).reversed().first { start in
+            haystack[start..<(start + needle.count)].elementsEqual(needle)
+        }
+    }
+
+    /// "00:00:01.2500000" (hours, minutes, seconds).
+    static func seconds(_ text: String) -> Double? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 3, let hours = Double(parts[0]), let minutes = Double(parts[1]),
+            let seconds = Double(parts[2])
+        else { return nil }
+        return hours * 3600 + minutes * 60 + seconds
+    }
+
+    static func localName(_ name: String) -> Substring {
+        name.split(separator: ":", maxSplits: 1).last ?? Substring(name)
+    }
+}
