@@ -2,7 +2,8 @@
 #   make build   install what is missing (Debian packages), then build
 #   make test    the whole suite: unit tests, and real sandboxes as root and as an ordinary user
 #   make check   build with warnings as errors (C always builds with -Werror), and check formatting
-#   make bench   spawn overhead beside bubblewrap and bare exec; 200 sandboxes at once
+#   make bench   spawn overhead beside bubblewrap and bare exec; 200 sandboxes at once;
+#                supervisor memory under 1 GiB of output; sandbox verify beside the same steps bare
 SWIFT ?= swift
 PACKAGES := libseccomp-dev bubblewrap hyperfine pkg-config bc gcc python3 time golang-go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -35,6 +36,7 @@ format:
 
 bench: release
 	bench/spawn.sh
+	python3 bench/verify.py .build/release/sandbox
 
 clean:
 	rm -rf .build
