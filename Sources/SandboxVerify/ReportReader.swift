@@ -5,11 +5,15 @@ import SandboxVerdict
 /// Reads a report's bytes by its declared format.
 enum ReportReader {
     /// The gate family a report feeds. A format step's diagnostics or findings
-    /// (`swift format lint`) name files not formatted, not warnings.
+    /// (`swift format lint`) name files not formatted; a lint step's diagnostics
+    /// (`go vet`) are lint findings. Compiler output (cargo's JSON) stays warnings.
     static func kind(of spec: ReportSpec, in stepKind: StepKind) -> ReportEvidence.Kind {
         let kind = spec.format.evidenceKind
-        guard stepKind == .format, kind == .diagnostics || kind == .findings else { return kind }
-        return .unformatted
+        switch stepKind {
+        case .format where kind == .diagnostics || kind == .findings: return .unformatted
+        case .lint where spec.format == .diagnostics: return .findings
+        default: return kind
+        }
     }
 
     /// A report as evidence: parsed, paths made relative to the tree, coverage
@@ -27,13 +31,13 @@ enum ReportReader {
             content = .success(.coverage(coverage.filtered { path in spec.include.contains { path.hasPrefix($0) } }))
         }
         let kind = kind(of: spec, in: stepKind)
-        if kind == .unformatted {
-            switch content {
-            case .success(.diagnostics(let report)), .success(.findings(let report)):
-                var seen = Set<String>()
-                content = .success(.unformatted(report.findings.compactMap(\.file).filter { seen.insert($0).inserted }))
-            default: break
-            }
+        switch (kind, content) {
+        case (.unformatted, .success(.diagnostics(let report))), (.unformatted, .success(.findings(let report))):
+            var seen = Set<String>()
+            content = .success(.unformatted(report.findings.compactMap(\.file).filter { seen.insert($0).inserted }))
+        case (.findings, .success(.diagnostics(let report))):
+            content = .success(.findings(report))
+        default: break
         }
         return ReportEvidence(name: file, kind: kind, content: content)
     }

@@ -95,7 +95,7 @@ import Testing
         #expect(status == 0, "\(stderr)")
         #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2)
         #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100)
-        #expect(Self.gate(verdict, "compiler-warnings")["actual"] as? Int == 0)
+        #expect(Self.gate(verdict, "lint-errors")["actual"] as? Int == 0, "go vet's findings")
         #expect(Self.gate(verdict, "unformatted-files")["actual"] as? Int == 0)
     }
 

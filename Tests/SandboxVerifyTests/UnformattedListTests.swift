@@ -62,6 +62,21 @@ enum SandboxPolicyStep {
         #expect(files == ["Sources/A.swift", "Tests/B Tests.swift"])
     }
 
+    /// go vet prints `file:line:col: message` on standard error; in a lint step those
+    /// are lint findings (at error level), not compiler warnings.
+    @Test func aLintStepsDiagnosticsAreLintFindings() {
+        let spec = ReportSpec(source: .stderr, format: .diagnostics)
+        let vet = "# example.com/m\nvet: ./m.go:7:2: fmt.Printf format %d has arg s of wrong type string\n"
+        let evidence = ReportReader.evidence(Array(vet.utf8), spec: spec, stepKind: .lint, file: "stderr")
+        #expect(evidence.kind == .findings)
+        guard case .success(.findings(let report)) = evidence.content else {
+            Issue.record("expected findings, got \(evidence.content)")
+            return
+        }
+        #expect(report.findings.map(\.level) == [.error])
+        #expect(report.findings.map(\.line) == [7])
+    }
+
     @Test func aBuildStepsDiagnosticsStayWarnings() {
         let spec = ReportSpec(source: .stdout, format: .diagnostics)
         let evidence = ReportReader.evidence(
