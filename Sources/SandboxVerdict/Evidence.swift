@@ -45,6 +45,9 @@ public struct StepEvidence: Sendable {
     public var result: StepResult
     public var limits: ResourceLimits
     public var reports: [ReportEvidence]
+    /// The end of what the step wrote to standard error (untrusted text), for
+    /// saying why a step failed when no report explains it.
+    public var stderrTail = ""
 
     public init(
         name: String, kind: StepKind, result: StepResult, limits: ResourceLimits, reports: [ReportEvidence] = []
@@ -54,5 +57,22 @@ public struct StepEvidence: Sendable {
         self.result = result
         self.limits = limits
         self.reports = reports
+    }
+}
+
+extension StepEvidence {
+    /// How much of standard error is kept for `stderrTail`.
+    public static let stderrTailBytes = 4096
+
+    /// The line of `stderrTail` most likely to say what went wrong: the last that
+    /// starts like an error ("error:", "Error:", "fatal:"), else the last non-empty
+    /// one, at most 300 characters.
+    public var failureClue: String? {
+        let lines = stderrTail.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingPrefix(while: \.isWhitespace) }.filter { !$0.isEmpty }
+        let markers = ["error", "fatal", "panic"]
+        let clue =
+            lines.last { line in markers.contains { line.lowercased().hasPrefix($0) } } ?? lines.last
+        return clue.map { String($0.prefix(300)) }
     }
 }

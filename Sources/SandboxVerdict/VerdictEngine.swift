@@ -105,8 +105,9 @@ struct Measurements {
             }
         }
         if explained || !result.limitsHit.isEmpty || !result.deniedSyscalls.isEmpty { return nil }
-        if let signal = result.signal { return "\(step.name): died of signal \(signal)" }
-        return "\(step.name): exited with status \(result.exitCode ?? -1)"
+        let clue = step.failureClue.map { ": \($0)" } ?? ""
+        if let signal = result.signal { return "\(step.name): died of signal \(signal)\(clue)" }
+        return "\(step.name): exited with status \(result.exitCode ?? -1)\(clue)"
     }
 
     func value(for metric: GateDefinition.Metric) -> Measurement? {

@@ -235,6 +235,7 @@ public struct Verifier: Sendable {
         let (result, stdout, stderr) = Workspace.capture(
             configuration, supervisor: supervisor, cap: cap, stderrCap: cap)
         evidence.result = result
+        evidence.stderrTail = String(decoding: stderr.suffix(StepEvidence.stderrTailBytes), as: UTF8.self)
         var kept: [KeptReport] = []
         evidence.reports = step.reports.map { spec in
             let (report, bytes) = collect(

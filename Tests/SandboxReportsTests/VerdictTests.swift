@@ -128,6 +128,29 @@ import Testing
         #expect(failures.reasons == ["build: exited with status 2"])
     }
 
+    /// The reviewer is told why: the last error line the step printed, not only its status.
+    @Test func anUnexplainedFailureQuotesTheStepsLastError() throws {
+        // cargo 1.95 resolving offline without a dependency (captured from a real run).
+        let stderr = """
+            error: no matching package named `compiler_builtins` found
+            location searched: crates.io index
+            required by package `memchr v2.5.0 (/workspace)`
+            As a reminder, you're using offline mode (--offline) which can sometimes cause surprising \
+            resolution failures, if this error is too confusing you may wish to retry without `--offline`.
+
+            """
+        var step = StepEvidence(name: "rust/test", kind: .test, result: Self.exited(101), limits: ResourceLimits())
+        step.stderrTail = stderr
+        var quiet = StepEvidence(name: "go/vet", kind: .lint, result: Self.exited(1), limits: ResourceLimits())
+        quiet.stderrTail = "\n\nsomething went wrong\n"
+        let verdict = VerdictEngine.evaluate([step, quiet])
+        #expect(
+            try gate(verdict, .stepFailures).reasons == [
+                "rust/test: exited with status 101: error: no matching package named `compiler_builtins` found",
+                "go/vet: exited with status 1: something went wrong",
+            ])
+    }
+
     @Test func lintWarningsInformButErrorsBlock() throws {
         let pylint = try PylintJSONParser.parse(try Fixture.bytes("pylint.json"), file: "pylint.json")
         let ruff = try RuffJSONParser.parse(try Fixture.bytes("ruff.json"), file: "ruff.json")
