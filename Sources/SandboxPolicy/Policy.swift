@@ -47,11 +47,56 @@ public struct ReportSpec: Equatable, Sendable {
     /// For coverage: only files under these paths (relative to the tree) count;
     /// empty means all. Coverage tools list tests and generated code too.
     public var include: [String]
+    /// For coverage: files that never count. "dir/" drops every file under a
+    /// directory of that name, at any depth; any other pattern is matched against
+    /// the file's name, `*` standing for any characters ("*.test.js").
+    public var exclude: [String]
 
-    public init(source: Source, format: ReportFormat, include: [String] = []) {
+    public init(source: Source, format: ReportFormat, include: [String] = [], exclude: [String] = []) {
         self.source = source
         self.format = format
         self.include = include
+        self.exclude = exclude
+    }
+
+    /// Whether a covered file (relative to the tree) counts toward coverage.
+    public func counts(_ path: String) -> Bool {
+        if !include.isEmpty, !include.contains(where: { path.hasPrefix($0) }) { return false }
+        let components = path.split(separator: "/")
+        let name = components.last ?? Substring(path)
+        return !exclude.contains { pattern in
+            if pattern.hasSuffix("/") {
+                let directory = pattern.dropLast()
+                return path.hasPrefix(pattern) || components.dropLast().contains { $0 == directory }
+            }
+            return Self.glob(Array(pattern), matches: Array(name))
+        }
+    }
+
+    /// `*` matches any run of characters; everything else matches itself.
+    static func glob(_ pattern: [Character], matches name: [Character]) -> Bool {
+        var p = 0
+        var n = 0
+        var star: Int?
+        var resume = 0
+        while n < name.count {
+            if p < pattern.count, pattern[p] != "*", pattern[p] == name[n] {
+                p += 1
+                n += 1
+            } else if p < pattern.count, pattern[p] == "*" {
+                star = p
+                resume = n
+                p += 1
+            } else if let star {
+                p = star + 1
+                resume += 1
+                n = resume
+            } else {
+                return false
+            }
+        }
+        while p < pattern.count, pattern[p] == "*" { p += 1 }
+        return p == pattern.count
     }
 }
 

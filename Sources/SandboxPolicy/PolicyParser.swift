@@ -88,7 +88,9 @@ public enum PolicyParser {
         var source: ReportSpec.Source?
         var format: ReportFormat?
         var include: [String] = []
-        for (key, entry) in try value.mapping(allowed: ["path", "stream", "format", "include"], context: "a report") {
+        var exclude: [String] = []
+        let keys = ["path", "stream", "format", "include", "exclude"]
+        for (key, entry) in try value.mapping(allowed: keys, context: "a report") {
             switch key {
             case "path":
                 let path = try entry.string("path")
@@ -104,15 +106,18 @@ public enum PolicyParser {
                 }
             case "format": format = try entry.choice(ReportFormat.self, "a report format")
             case "include": include = try entry.strings("include")
+            case "exclude": exclude = try entry.strings("exclude")
             default: break
             }
         }
         guard let source else { throw value.fail("a report needs a 'path' or a 'stream'") }
         guard let format else { throw value.fail("a report needs a 'format'") }
-        if !include.isEmpty && format.evidenceKind != .coverage, let entry = value.node.mapping?["include"] {
-            throw YAMLValue(node: entry, file: value.file).fail("'include' applies to coverage reports only")
+        for key in ["include", "exclude"] where format.evidenceKind != .coverage {
+            if let entry = value.node.mapping?[key] {
+                throw YAMLValue(node: entry, file: value.file).fail("'\(key)' applies to coverage reports only")
+            }
         }
-        return ReportSpec(source: source, format: format, include: include)
+        return ReportSpec(source: source, format: format, include: include, exclude: exclude)
     }
 
     static let limitKeys = ["memory", "pids", "cpu-time", "timeout", "output", "tmp-size", "file-size"]

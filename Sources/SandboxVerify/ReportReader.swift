@@ -27,8 +27,8 @@ enum ReportReader {
             error.reason += " (the output was cut at the step's output limit)"
             content = .failure(error)
         }
-        if !spec.include.isEmpty, case .success(.coverage(let coverage)) = content {
-            content = .success(.coverage(coverage.filtered { path in spec.include.contains { path.hasPrefix($0) } }))
+        if !spec.include.isEmpty || !spec.exclude.isEmpty, case .success(.coverage(let coverage)) = content {
+            content = .success(.coverage(coverage.filtered(spec.counts)))
         }
         let kind = kind(of: spec, in: stepKind)
         switch (kind, content) {

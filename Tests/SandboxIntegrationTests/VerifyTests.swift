@@ -88,6 +88,20 @@ import Testing
         #expect(stderr.contains("[node/lint] skipped: none of node_modules/eslint/package.json is present"))
     }
 
+    /// node 20 measures its own test files (its table says "all files 67.65%"); only
+    /// units.js counts, at the 45% node itself gives it.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/node"), "needs node"))
+    func nodeCoverageCountsSourcesNotTests() throws {
+        let (status, verdict, stderr) = try Self.verify("node/not-ready")
+        #expect(status == 1, "\(stderr)")
+        let coverage = Self.gate(verdict, "line-coverage")
+        #expect(coverage["actual"] as? Int == 45)
+        #expect(
+            (coverage["reasons"] as? [String])
+                == ["units.js: 9/20 covered; missing lines 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18"])
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2)
+    }
+
     /// Debian's Go 1.19: go test -json with a coverprofile, go vet, gofmt.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
     func readyGoModuleIsMergeReady() throws {

@@ -75,6 +75,10 @@ import Testing
                 "language: x\ndetect: [a]\nimage: i\nsteps:\n  - name: t\n    kind: test\n    run: [t]\n    reports:\n      - stream: stdout\n        format: junit\n        include: [src/]\n",
                 "x.yaml:11:18: 'include' applies to coverage reports only"
             ),
+            (
+                "language: x\ndetect: [a]\nimage: i\nsteps:\n  - name: t\n    kind: test\n    run: [t]\n    reports:\n      - stream: stdout\n        format: junit\n        exclude: [test/]\n",
+                "x.yaml:11:18: 'exclude' applies to coverage reports only"
+            ),
             ("language: [x\n", nil),
         ] as [(String, String?)])
     func errorsPointAtTheLine(text: String, message: String?) {
@@ -140,5 +144,39 @@ import Testing
         let json = String(line.drop { $0 != "[" })
         let argv = try JSONDecoder().decode([String].self, from: Data(json.utf8))
         #expect(argv.count == 3 && argv[2].contains("dir=$(dirname \"$json\")"), "\(argv)")
+    }
+
+    /// Coverage tools list test files too; `exclude` drops them by directory or by name.
+    @Test func coverageExcludesTestFilesByDirectoryOrName() throws {
+        let text = """
+            language: x
+            detect: [a]
+            image: i
+            steps:
+              - name: t
+                kind: test
+                run: [t]
+                reports:
+                  - path: /workspace/lcov.info
+                    format: lcov
+                    exclude: [test/, "*.test.js", "test-*.mjs"]
+
+            """
+        let policy = try PolicyParser.language(text, file: "x.yaml")
+        let spec = try #require(policy.steps.first?.reports.first)
+        #expect(spec.counts("lib/math.js"))
+        #expect(spec.counts("contest/x.js"), "a directory pattern matches whole names only")
+        #expect(spec.counts("lib/test.js"))
+        #expect(!spec.counts("test/math.js"))
+        #expect(!spec.counts("pkg/test/deep/math.js"))
+        #expect(!spec.counts("lib/math.test.js"))
+        #expect(!spec.counts("math.test.js"))
+        #expect(!spec.counts("lib/test-util.mjs"))
+        #expect(spec.counts("lib/test-util.js"))
+
+        let both = ReportSpec(source: .stdout, format: .lcov, include: ["src/"], exclude: ["*_test.go"])
+        #expect(both.counts("src/a.go"))
+        #expect(!both.counts("src/a_test.go"))
+        #expect(!both.counts("vendor/a.go"))
     }
 }
