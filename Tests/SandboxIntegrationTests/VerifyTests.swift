@@ -50,6 +50,7 @@ import Testing
         #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100)
         #expect(Self.gate(verdict, "lint-errors")["actual"] as? Int == 0)
         #expect(stderr.contains("[python/install] done: exited 0"))
+        #expect(stderr.contains("[python/typecheck] skipped"), "no mypy configuration, no mypy")
     }
 
     @Test(.enabled(if: available, "needs the built sandbox executable"))
@@ -86,6 +87,20 @@ import Testing
         #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2)
         #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100)
         #expect(stderr.contains("[node/lint] skipped: none of node_modules/eslint/package.json is present"))
+    }
+
+    /// mypy runs when the project configures it ([tool.mypy] here), and its errors
+    /// are lint findings; a project without it skips the step.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func mypyRunsWhenConfigured() throws {
+        let (status, verdict, stderr) = try Self.verify("python/type-error")
+        #expect(status == 1, "\(stderr)")
+        #expect(
+            (Self.gate(verdict, "lint-errors")["reasons"] as? [String]) == [
+                "shapes.py:6: error: Incompatible return value type (got \"int\", expected \"str\")  [return-value]"
+            ])
+        #expect(Self.gate(verdict, "test-failures")["actual"] as? Int == 0)
+        #expect(stderr.contains("[python/typecheck] done: exited 1"))
     }
 
     /// node 20 measures its own test files (its table says "all files 67.65%"); only

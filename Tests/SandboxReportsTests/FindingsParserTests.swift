@@ -79,6 +79,16 @@ import Testing
         #expect(report.findings[0].file == "report/report.go")
     }
 
+    /// mypy 2.4.1 with --show-column-numbers: three errors, each with its code.
+    @Test func mypy() throws {
+        let report = try DiagnosticsParser.parse(try Fixture.bytes("mypy.txt"), file: "mypy", tool: "mypy")
+        #expect(report.findings.map(\.line) == [6, 10, 11])
+        #expect(report.findings.map(\.column) == [12, 26, 11])
+        #expect(report.count(atLeast: .error) == 3)
+        #expect(report.findings.allSatisfy { $0.file == "pkg/shapes.py" })
+        #expect(report.findings[2].message == "\"int\" has no attribute \"upper\"  [attr-defined]")
+    }
+
     @Test func pathsWithSpacesAndColonsInMessages() throws {
         let text = "Sources/App/a b.swift:3:7: warning: x: y is unused\nsrc/m.c:9: error: z\n  | not:1:a location\n"
         let report = try DiagnosticsParser.parse(Array(text.utf8), file: "d", tool: "swiftc")
