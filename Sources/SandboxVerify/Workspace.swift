@@ -55,14 +55,19 @@ struct Workspace {
         }
     }
 
-    /// Reads a file as the sandbox sees it, through a pipe, at most `cap` bytes.
+    /// Reads a regular file as the sandbox sees it, through a pipe, at most `cap`
+    /// bytes. A FIFO, device or directory planted at the path is refused unread.
     func readInside(_ file: String, supervisor: Supervisor, cap: Int) -> Result<[UInt8], ReportFailure> {
-        var read = RunConfiguration(command: ["/bin/cat", "--", file])
+        let script = """
+            if [ -f "$1" ]; then exec cat -- "$1"; elif [ -e "$1" ] || [ -L "$1" ]; then exit 3; else exit 1; fi
+            """
+        var read = RunConfiguration(command: ["/bin/sh", "-c", script, "sandbox-read", file])
         read.workspace = path
         read.limits.output = ByteSize(bytes: UInt64(cap))
         read.limits.timeout = .minutes(1)
         let (result, stdout, stderr) = Self.capture(read, supervisor: supervisor, cap: cap)
         if result.status == .outputLimit { return .failure(ReportFailure("larger than \(cap >> 20) MiB")) }
+        if result.status == .exited, result.exitCode == 3 { return .failure(ReportFailure("not a regular file")) }
         guard result.status == .exited, result.exitCode == 0 else {
             let message = String(decoding: stderr, as: UTF8.self).split(separator: "\n").first.map(String.init)
             return .failure(ReportFailure("missing: the step did not write it" + (message.map { " (\($0))" } ?? "")))

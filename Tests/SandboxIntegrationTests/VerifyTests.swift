@@ -226,6 +226,35 @@ import Testing
         #expect(Self.gate(verdict, "tests-ran")["status"] as? String == "failed")
     }
 
+    /// A test that swaps a report for a FIFO (node still writes to the file it
+    /// opened): the report is refused as not a regular file, instead of the reader
+    /// waiting on the FIFO until its one-minute limit and calling it missing.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/node"), "needs node"))
+    func aReportSwappedForAFIFOIsRefused() throws {
+        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
+        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
+        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("node/ready"), to: copy)
+        let plant = """
+            'use strict';
+            const { it } = require('node:test');
+            const fs = require('node:fs');
+            const { execFileSync } = require('node:child_process');
+            it('swaps the coverage report for a FIFO', () => {
+              const report = '/workspace/.sandbox/reports/lcov.info';
+              fs.rmSync(report, { force: true });
+              execFileSync('/usr/bin/mkfifo', [report]);
+            });
+
+            """
+        try plant.write(to: copy.appendingPathComponent("test/plant.test.js"), atomically: true, encoding: .utf8)
+        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
+        #expect(outcome.status == 1)
+        let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(
+            (Self.gate(verdict, "line-coverage")["reasons"] as? [String])
+                == ["node/test: lcov.info: not a regular file"])
+    }
+
     /// A repository cannot loosen: what it asked for is refused and shown.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
     func looseningRequestsAreRefusedAndShown() throws {
