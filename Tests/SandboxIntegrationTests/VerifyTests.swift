@@ -70,6 +70,30 @@ import Testing
             ])
     }
 
+    /// Project code that rewrites the tree to hide its lint finding and its bad
+    /// formatting (here at test time, in conftest.py) comes too late: ruff has
+    /// already judged the tree as given.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func testsCannotRewriteWhatTheLintersJudge() throws {
+        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
+        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
+        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("python/ready"), to: copy)
+        try "import os\nx = {  'a':1 }\n".write(
+            to: copy.appendingPathComponent("sloppy.py"), atomically: true, encoding: .utf8)
+        try "import pathlib\n\npathlib.Path(\"/workspace/sloppy.py\").write_text('x = {\"a\": 1}\\n')\n".write(
+            to: copy.appendingPathComponent("conftest.py"), atomically: true, encoding: .utf8)
+        try "def test_rewritten():\n    assert open(\"/workspace/sloppy.py\").read() == 'x = {\"a\": 1}\\n'\n".write(
+            to: copy.appendingPathComponent("test_rewritten.py"), atomically: true, encoding: .utf8)
+        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
+        #expect(outcome.status == 1, "\(outcome.stderr)")
+        let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 3)
+        let lint = (Self.gate(verdict, "lint-errors")["reasons"] as? [String]) ?? []
+        #expect(lint.contains("sloppy.py:1: error: `os` imported but unused [F401]"), "\(lint)")
+        #expect((Self.gate(verdict, "unformatted-files")["reasons"] as? [String]) == ["sloppy.py: not formatted"])
+        #expect(Self.gate(verdict, "test-failures")["actual"] as? Int == 0, "the tree was rewritten before the tests")
+    }
+
     @Test(.enabled(if: available, "needs the built sandbox executable"))
     func reportsPlantedInTheTreeAreNeverRead() throws {
         let (status, verdict, _) = try Self.verify("python/planted-report")
