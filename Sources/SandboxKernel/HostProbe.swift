@@ -24,6 +24,12 @@ public enum HostProbe {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// A regular file itself, not through a link (the launcher refuses links anyway).
+    public static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
     /// readlink(2), or nil when `path` is not a symbolic link.
     static func symlinkTarget(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)

@@ -63,10 +63,11 @@ public enum RootLayout {
     public static let devices = ["null", "zero", "full", "random", "urandom"]
 
     /// `workspace` is the resolved host directory, or nil for a fresh tmpfs.
-    /// `binds` carry resolved sources.
-    public static func operations(for configuration: RunConfiguration, host: HostLayout, workspace: String?)
-        -> [RootOperation]
-    {
+    /// `binds` carry resolved sources; those in `fileSources` are files, bound onto
+    /// an empty file rather than a directory.
+    public static func operations(
+        for configuration: RunConfiguration, host: HostLayout, workspace: String?, fileSources: Set<String> = []
+    ) -> [RootOperation] {
         var ops: [RootOperation] = [
             .directory("/usr", mode: 0o755),
             .bind(source: "/usr", target: "/usr", readOnly: true),
@@ -112,13 +113,16 @@ public enum RootLayout {
             ops.append(.tmpfs(RunConfiguration.workingDirectory, size: configuration.limits.tmpSize, mode: 0o1777))
         }
         for bind in configuration.binds {
+            let isFile = fileSources.contains(bind.source)
+            let components = bind.destination.split(separator: "/")
             var built = ""
-            for component in bind.destination.split(separator: "/") {
+            for component in isFile ? components.dropLast() : components[...] {
                 built += "/" + component
                 if !ops.contains(where: { $0 == .directory(built, mode: 0o755) }) {
                     ops.append(.directory(built, mode: 0o755))
                 }
             }
+            if isFile { ops.append(.file(bind.destination, contents: "", mode: 0o644)) }
             ops.append(.bind(source: bind.source, target: bind.destination, readOnly: true))
         }
         return ops

@@ -104,7 +104,9 @@ public struct Supervisor: Sendable {
             }
         }
         let plan = LaunchPlan(
-            operations: RootLayout.operations(for: configuration, host: host.layout, workspace: workspace),
+            operations: RootLayout.operations(
+                for: configuration, host: host.layout, workspace: workspace,
+                fileSources: Set(configuration.binds.map(\.source).filter(HostProbe.isRegularFile))),
             command: configuration.command,
             environment: configuration.environment.map { "\($0.name)=\($0.value)" },
             searchPath: configuration.environmentValue("PATH") ?? "/usr/bin:/bin",

@@ -229,6 +229,19 @@ import Testing
         #expect(run.result.setupFailure?.message == "mount source /nonexistent/toolchain: No such file or directory")
     }
 
+    /// A single file can be bound, read-only, where a directory could not be.
+    @Test func aFileCanBeBoundReadOnly() throws {
+        let file = Harness.temporaryDirectory().appendingPathComponent("settings.conf")
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        try "mirror = /opt/mirror\n".write(to: file, atomically: true, encoding: .utf8)
+        let bind = try BindMount(parsing: "\(file.path):/opt/host/settings.conf")
+        let read = Harness.run(["/bin/cat", "/opt/host/settings.conf"]) { $0.binds = [bind] }
+        #expect(read.result.status == .exited && read.result.exitCode == 0, "\(read.stderr)")
+        #expect(read.stdout == "mirror = /opt/mirror\n")
+        let write = Harness.run(["/bin/sh", "-c", "echo x > /opt/host/settings.conf"]) { $0.binds = [bind] }
+        #expect(write.result.exitCode != 0, "the bound file is read-only")
+    }
+
     @Test func readOnlyBindIsReadOnly() throws {
         let directory = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

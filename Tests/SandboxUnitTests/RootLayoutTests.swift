@@ -62,6 +62,20 @@ import Testing
         #expect(optSwift < bind)
     }
 
+    /// A file is bound onto an empty file, its parents made as directories.
+    @Test func aFileSourceGetsAFileMountPoint() throws {
+        var configuration = RunConfiguration(command: ["true"])
+        configuration.binds = [try BindMount(parsing: "/etc/gitconfig:/opt/host-git/gitconfig")]
+        let ops = RootLayout.operations(
+            for: configuration, host: Self.mergedUsr, workspace: nil, fileSources: ["/etc/gitconfig"])
+        let parent = try #require(ops.firstIndex(of: .directory("/opt/host-git", mode: 0o755)))
+        let point = try #require(ops.firstIndex(of: .file("/opt/host-git/gitconfig", contents: "", mode: 0o644)))
+        let bind = try #require(
+            ops.firstIndex(of: .bind(source: "/etc/gitconfig", target: "/opt/host-git/gitconfig", readOnly: true)))
+        #expect(parent < point && point < bind)
+        #expect(!ops.contains(.directory("/opt/host-git/gitconfig", mode: 0o755)))
+    }
+
     @Test func generatedPasswdNamesTheSandboxUserOnly() throws {
         let ops = RootLayout.operations(for: RunConfiguration(command: ["true"]), host: Self.mergedUsr, workspace: nil)
         let passwd = try #require(
