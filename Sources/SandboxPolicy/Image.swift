@@ -25,6 +25,20 @@ public struct ToolchainImage: Equatable, Sendable {
 }
 
 extension PolicyParser {
+    /// "source[:destination]" entries, each checked like `--ro-bind`; an error
+    /// points at the entry.
+    static func mounts(_ value: YAMLValue, key: String) throws(PolicyError) -> [BindMount] {
+        var mounts: [BindMount] = []
+        for (index, text) in try value.strings(key).enumerated() {
+            do {
+                mounts.append(try BindMount(parsing: text))
+            } catch {
+                throw try value.items(key)[index].fail((error as? ModelError)?.description ?? "\(error)")
+            }
+        }
+        return mounts
+    }
+
     public static func image(_ text: String, file: String) throws(PolicyError) -> ToolchainImage {
         guard let root = try YAMLValue.parse(text, file: file) else {
             throw PolicyError(file: file, reason: "the image is empty")
@@ -35,14 +49,7 @@ extension PolicyParser {
         {
             switch key {
             case "image": image.name = try value.string("image")
-            case "mounts":
-                for (index, text) in try value.strings("mounts").enumerated() {
-                    do {
-                        image.mounts.append(try BindMount(parsing: text))
-                    } catch {
-                        throw try value.items("mounts")[index].fail((error as? ModelError)?.description ?? "\(error)")
-                    }
-                }
+            case "mounts": image.mounts = try mounts(value, key: "mounts")
             case "path": image.path = try value.strings("path")
             case "environment":
                 for (name, entry) in try value.mapping(allowed: [], anyKey: true, context: "environment") {

@@ -137,6 +137,9 @@ public struct StepPolicy: Equatable, Sendable {
     public var network: NetworkMode
     /// Files of which one must exist in the tree for the step to run (an ESLint config, say).
     public var onlyIf: [String]
+    /// Host paths this step alone sees, read-only, on hosts that have them (a
+    /// package mirror for an install step); absent ones are left out.
+    public var mountsIfPresent: [BindMount] = []
 
     public init(
         name: String, kind: StepKind, run: [String], reports: [ReportSpec] = [],

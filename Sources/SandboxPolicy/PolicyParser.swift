@@ -53,9 +53,9 @@ public enum PolicyParser {
         var network = NetworkMode.none
         var networkValue: YAMLValue?
         var onlyIf: [String] = []
-        for (key, entry) in try value.mapping(
-            allowed: ["name", "kind", "run", "reports", "limits", "network", "only-if"], context: "a step")
-        {
+        var mountsIfPresent: [BindMount] = []
+        let keys = ["name", "kind", "run", "reports", "limits", "network", "only-if", "mounts-if-present"]
+        for (key, entry) in try value.mapping(allowed: keys, context: "a step") {
             switch key {
             case "name": name = try entry.string("name")
             case "kind": kind = try entry.choice(StepKind.self, "a step kind")
@@ -71,6 +71,7 @@ public enum PolicyParser {
                 network = mode
                 networkValue = entry
             case "only-if": onlyIf = try entry.strings("only-if")
+            case "mounts-if-present": mountsIfPresent = try mounts(entry, key: "mounts-if-present")
             default: break
             }
         }
@@ -80,8 +81,10 @@ public enum PolicyParser {
         if network == .host && kind != .install, let networkValue {
             throw networkValue.fail("step '\(name)' is a \(kind.rawValue) step; only install steps may have network")
         }
-        return StepPolicy(
+        var step = StepPolicy(
             name: name, kind: kind, run: run, reports: reports, limits: limits, network: network, onlyIf: onlyIf)
+        step.mountsIfPresent = mountsIfPresent
+        return step
     }
 
     static func report(_ value: YAMLValue) throws(PolicyError) -> ReportSpec {

@@ -67,6 +67,12 @@ extension EffectivePolicy {
             lines.append("    kind: \(step.kind.rawValue)")
             lines.append("    network: \(step.network.rawValue)")
             if !step.onlyIf.isEmpty { lines.append("    only-if: [\(step.onlyIf.joined(separator: ", "))]") }
+            if !step.mountsIfPresent.isEmpty {
+                let mounts = step.mountsIfPresent.map {
+                    $0.source == $0.destination ? $0.source : "\($0.source):\($0.destination)"
+                }
+                lines.append("    mounts-if-present: [\(mounts.joined(separator: ", "))]")
+            }
             lines.append("    run: [\(step.run.map { JSONText.string($0) }.joined(separator: ", "))]")
             for report in step.reports {
                 let source: String =

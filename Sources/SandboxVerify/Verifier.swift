@@ -219,7 +219,7 @@ public struct Verifier: Sendable {
         }
         var configuration = RunConfiguration(command: Self.clearingReports(step))
         configuration.workspace = work.path
-        configuration.binds = image.mounts
+        configuration.binds = image.mounts + step.mountsIfPresent.filter { HostProbe.exists($0.source) }
         configuration.network = step.network
         configuration.limits = limits
         for (name, value) in image.environment.merging(effective.policy.environment, uniquingKeysWith: { $1 }).sorted(

@@ -197,6 +197,21 @@ import Testing
         #expect(kept.contains("greetingKeepsTheName()"))
     }
 
+    /// A dependency fetched by the install step alone, through this machine's package
+    /// mirror and the host's git configuration (bound read-only for that step only).
+    @Test(
+        .enabled(
+            if: available && FileManager.default.fileExists(atPath: "/opt/swift/usr/bin/swift")
+                && FileManager.default.fileExists(atPath: "/opt/swift-packages/apple/swift-numerics.git"),
+            "needs /opt/swift and the package mirror"))
+    func swiftDependenciesAreFetchedByTheInstallStep() throws {
+        let (status, verdict, stderr) = try Self.verify("swift/with-dependency")
+        #expect(status == 0, "\(stderr)")
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2)
+        #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100, "swift-numerics is not counted")
+        #expect(stderr.contains("[swift/install] done: exited 0"))
+    }
+
     /// A compiler warning, a file the formatter would change and a failing
     /// swift-testing test, each named; coverage is still measured although
     /// `swift test` exports it only when every test passes.

@@ -114,6 +114,8 @@ import Testing
                 "repository asked for a higher timeout limit for install: refused",
                 "repository asked for a higher timeout limit for lint: refused",
                 "repository asked for a higher timeout limit for test: refused",
+                "repository asked for a higher timeout limit for tools: refused",
+                "repository asked for a higher timeout limit for typecheck: refused",
                 "repository asked for test-failures <= 3, looser than <= 0: refused",
             ])
     }
@@ -178,5 +180,37 @@ import Testing
         #expect(both.counts("src/a.go"))
         #expect(!both.counts("src/a_test.go"))
         #expect(!both.counts("vendor/a.go"))
+    }
+
+    /// An install step may see host paths that only some machines have (a package
+    /// mirror, the host's git configuration), read-only; the image's mounts are for all.
+    @Test func aStepMayMountHostPathsWhenPresent() throws {
+        let text = """
+            language: x
+            detect: [a]
+            image: i
+            steps:
+              - name: fetch
+                kind: install
+                network: host
+                run: [fetch]
+                mounts-if-present: [/opt/mirror, "/etc/gitconfig:/opt/host/gitconfig"]
+
+            """
+        let step = try #require(try PolicyParser.language(text, file: "x.yaml").steps.first)
+        #expect(
+            step.mountsIfPresent == [
+                BindMount(source: "/opt/mirror", destination: "/opt/mirror"),
+                BindMount(source: "/etc/gitconfig", destination: "/opt/host/gitconfig"),
+            ])
+        let reserved = text.replacingOccurrences(of: "/opt/host/gitconfig", with: "/etc/gitconfig")
+        #expect(
+            throws: PolicyError(
+                file: "x.yaml", line: 9, column: 38,
+                reason:
+                    "--ro-bind: '/etc/gitconfig' is laid out by the sandbox itself; choose a destination outside /etc")
+        ) {
+            try PolicyParser.language(reserved, file: "x.yaml")
+        }
     }
 }
