@@ -127,6 +127,19 @@ import Testing
         #expect(stderr.contains("[python/typecheck] done: exited 1"))
     }
 
+    /// A locked project is installed with `npm ci --ignore-scripts`: its own install
+    /// script does not run (a test in the example checks), and npm's look at the
+    /// network interfaces (route netlink) is no incident.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/npm"), "needs npm"))
+    func lockedNodeProjectInstallsWithoutScripts() throws {
+        let (status, verdict, stderr) = try Self.verify("node/locked")
+        #expect(status == 0, "\(stderr)")
+        #expect(stderr.contains("[node/install] done: exited 0"))
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2)
+        #expect(Self.gate(verdict, "test-failures")["actual"] as? Int == 0, "no install script ran")
+        #expect(Self.gate(verdict, "containment")["actual"] as? Int == 0)
+    }
+
     /// node 20 measures its own test files (its table says "all files 67.65%"); only
     /// units.js counts, at the 45% node itself gives it.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/node"), "needs node"))
