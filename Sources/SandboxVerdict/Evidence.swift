@@ -45,9 +45,10 @@ public struct StepEvidence: Sendable {
     public var result: StepResult
     public var limits: ResourceLimits
     public var reports: [ReportEvidence]
-    /// The end of what the step wrote to standard error (untrusted text), for
-    /// saying why a step failed when no report explains it.
-    public var stderrTail = ""
+    /// The end of what the step wrote to standard error, or to standard output
+    /// when standard error had nothing and no report is read from it (untrusted
+    /// text): for saying why a step failed when no report explains it.
+    public var outputTail = ""
 
     public init(
         name: String, kind: StepKind, result: StepResult, limits: ResourceLimits, reports: [ReportEvidence] = []
@@ -61,18 +62,24 @@ public struct StepEvidence: Sendable {
 }
 
 extension StepEvidence {
-    /// How much of standard error is kept for `stderrTail`.
-    public static let stderrTailBytes = 4096
+    /// How much output is kept for `outputTail`.
+    public static let outputTailBytes = 4096
 
-    /// The line of `stderrTail` most likely to say what went wrong: the last that
-    /// starts like an error ("error:", "Error:", "fatal:"), else the last non-empty
-    /// one, at most 300 characters.
+    /// The line of `outputTail` most likely to say what went wrong: the last that
+    /// starts like an error ("error:", "Error:", "fatal:"), else the last naming an
+    /// exception, else a warning, else the last non-empty one; without the rules
+    /// around it ("==== no tests ran ===="), at most 300 characters.
     public var failureClue: String? {
-        let lines = stderrTail.split(whereSeparator: \.isNewline)
-            .map { $0.trimmingPrefix(while: \.isWhitespace) }.filter { !$0.isEmpty }
+        let decoration: (Character) -> Bool = { $0.isWhitespace || $0 == "=" || $0 == "-" || $0 == "*" }
+        let lines = outputTail.split(whereSeparator: \.isNewline)
+            .map { line in line.drop(while: decoration).reversed().drop(while: decoration).reversed() }
+            .map { String($0) }.filter { !$0.isEmpty }
         let markers = ["error", "fatal", "panic"]
         let clue =
-            lines.last { line in markers.contains { line.lowercased().hasPrefix($0) } } ?? lines.last
+            lines.last { line in markers.contains { line.lowercased().hasPrefix($0) } }
+            // Python's "ModuleNotFoundError: …", "CoverageWarning: …" end their tracebacks.
+            ?? lines.last { $0.contains("Error: ") || $0.contains("Exception: ") }
+            ?? lines.last { $0.contains("Warning: ") } ?? lines.last
         return clue.map { String($0.prefix(300)) }
     }
 }

@@ -235,7 +235,7 @@ public struct Verifier: Sendable {
         let (result, stdout, stderr) = Workspace.capture(
             configuration, supervisor: supervisor, cap: cap, stderrCap: cap)
         evidence.result = result
-        evidence.stderrTail = String(decoding: stderr.suffix(StepEvidence.stderrTailBytes), as: UTF8.self)
+        evidence.outputTail = String(decoding: Self.tail(of: step, stdout: stdout, stderr: stderr), as: UTF8.self)
         var kept: [KeptReport] = []
         evidence.reports = step.reports.map { spec in
             let (report, bytes) = collect(
@@ -248,6 +248,14 @@ public struct Verifier: Sendable {
         var record = StepRecord(language: effective.policy.language, evidence: evidence, stdout: stdout, stderr: stderr)
         record.reportFiles = kept
         return record
+    }
+
+    /// What to quote when the step fails unexplained: the end of standard error;
+    /// of standard output when standard error is blank and no report reads it.
+    static func tail(of step: StepPolicy, stdout: [UInt8], stderr: [UInt8]) -> ArraySlice<UInt8> {
+        let blank = stderr.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        let readsStdout = step.reports.contains { $0.source == .stdout }
+        return (blank && !readsStdout ? stdout : stderr).suffix(StepEvidence.outputTailBytes)
     }
 
     /// The step's argv, behind a fixed script that first removes its report files

@@ -140,14 +140,29 @@ import Testing
 
             """
         var step = StepEvidence(name: "rust/test", kind: .test, result: Self.exited(101), limits: ResourceLimits())
-        step.stderrTail = stderr
+        step.outputTail = stderr
         var quiet = StepEvidence(name: "go/vet", kind: .lint, result: Self.exited(1), limits: ResourceLimits())
-        quiet.stderrTail = "\n\nsomething went wrong\n"
-        let verdict = VerdictEngine.evaluate([step, quiet])
+        quiet.outputTail = "\n\nsomething went wrong\n"
+        // pytest 9 with nothing to collect: exit 5, its summary rule on standard output.
+        var empty = StepEvidence(name: "python/test", kind: .test, result: Self.exited(5), limits: ResourceLimits())
+        empty.outputTail = "\n============================ no tests ran in 0.01s =============================\n"
+        // A Python traceback ends with the exception.
+        var traceback = StepEvidence(name: "py/lint", kind: .lint, result: Self.exited(1), limits: ResourceLimits())
+        traceback.outputTail = """
+            Traceback (most recent call last):
+              File "/workspace/tool.py", line 1, in <module>
+                import yaml
+            ModuleNotFoundError: No module named 'yaml'
+                raise SystemExit(1)
+
+            """
+        let verdict = VerdictEngine.evaluate([step, quiet, empty, traceback])
         #expect(
             try gate(verdict, .stepFailures).reasons == [
                 "rust/test: exited with status 101: error: no matching package named `compiler_builtins` found",
                 "go/vet: exited with status 1: something went wrong",
+                "python/test: exited with status 5: no tests ran in 0.01s",
+                "py/lint: exited with status 1: ModuleNotFoundError: No module named 'yaml'",
             ])
     }
 

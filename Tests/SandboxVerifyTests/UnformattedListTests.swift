@@ -24,6 +24,18 @@ import Testing
         #expect(UnformattedList.parse(Array("x file.go\nDiff in.go\n".utf8)) == ["x file.go", "Diff in.go"])
     }
 
+    /// A failure is quoted from standard error, or from standard output when that
+    /// is blank and no report reads it (pytest prints "no tests ran" there).
+    @Test func failuresAreQuotedFromTheStreamThatSaysWhy() {
+        let out = Array("no tests ran\n".utf8)
+        let plain = StepPolicy(name: "test", kind: .test, run: ["pytest"])
+        #expect(Verifier.tail(of: plain, stdout: out, stderr: Array(" \n".utf8)) == ArraySlice(out))
+        #expect(Verifier.tail(of: plain, stdout: out, stderr: Array("boom\n".utf8)) == ArraySlice("boom\n".utf8))
+        let reporting = StepPolicy(
+            name: "lint", kind: .lint, run: ["ruff"], reports: [ReportSpec(source: .stdout, format: .ruffJSON)])
+        #expect(Verifier.tail(of: reporting, stdout: Array("[]".utf8), stderr: []).isEmpty, "a report is no reason")
+    }
+
     @Test func reportsAreClearedBeforeTheStepWithPathsAsArguments() {
         let step = SandboxPolicyStep.example
         let argv = Verifier.clearingReports(step)
