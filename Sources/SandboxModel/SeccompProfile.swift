@@ -112,8 +112,6 @@ public struct SeccompRule: Equatable, Sendable {
     // Linux constants, the same on every architecture `sandbox` runs on.
     static let namespaceCloneFlags: UInt64 = 0x7E02_0000  // CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
     static let allowedSocketFamilies: [UInt64] = [1, 2, 10]  // AF_UNIX, AF_INET, AF_INET6
-    static let addressFamilyNetlink: UInt64 = 16
-    static let netlinkRoute: UInt64 = 0
     static let allowedPersonalities: [UInt64] = [0, 0x8, 0x20000, 0x20008, 0xFFFF_FFFF]
     /// TIOCSTI pushes input into a terminal; TIOCLINUX can too, on a console.
     public static let refusedIoctls: [UInt32] = [0x5412, 0x541C]
@@ -134,16 +132,6 @@ public struct SeccompRule: Equatable, Sendable {
             SeccompRule(
                 syscall: "socket", action: .allow, checks: [ArgumentCheck(argument: 0, mask: 0xFFFF_FFFF, value: $0)])
         }
-        // getifaddrs(3) asks the kernel for interfaces over NETLINK_ROUTE (npm, Go's
-        // net.Interfaces): read-only without CAP_NET_ADMIN, which the command has not.
-        // Every other netlink protocol stays refused.
-        rules.append(
-            SeccompRule(
-                syscall: "socket", action: .allow,
-                checks: [
-                    ArgumentCheck(argument: 0, mask: 0xFFFF_FFFF, value: addressFamilyNetlink),
-                    ArgumentCheck(argument: 2, mask: 0xFFFF_FFFF, value: netlinkRoute),
-                ]))
         rules += allowedPersonalities.map {
             SeccompRule(
                 syscall: "personality", action: .allow,

@@ -54,17 +54,9 @@ import Testing
         #expect(clone3.action == .fail(errno: 38))
     }
 
-    /// AF_UNIX, AF_INET, AF_INET6 with any protocol; AF_NETLINK only for
-    /// NETLINK_ROUTE, which getifaddrs(3) opens (npm, Go's net.Interfaces).
-    @Test func socketsOnlyForUnixInternetAndRouteNetlink() {
-        let checks = SeccompProfile.default.rules.filter { $0.syscall == "socket" }.map { rule in
-            rule.checks.map { "\($0.argument)=\($0.value)" }
-        }
-        #expect(checks == [["0=1"], ["0=2"], ["0=10"], ["0=16", "2=0"]])
-        #expect(
-            SeccompProfile.default.rules.filter { $0.syscall == "socket" }.allSatisfy {
-                $0.checks.allSatisfy { $0.mask == 0xFFFF_FFFF }
-            })
+    @Test func socketsOnlyForUnixAndInternetFamilies() {
+        let values = SeccompProfile.default.rules.filter { $0.syscall == "socket" }.map { $0.checks[0].value }
+        #expect(values == [1, 2, 10])
     }
 
     /// The ioctl rules must admit every request but TIOCSTI and TIOCLINUX, comparing
