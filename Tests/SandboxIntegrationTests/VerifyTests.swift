@@ -70,6 +70,24 @@ import Testing
             ])
     }
 
+    /// `python3 -m venv` would import a `venv` package of the tree's own before the
+    /// standard library's; the tools step runs Python isolated (-I), so the venv and
+    /// its ruff are the real ones.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func aPlantedVenvModuleDoesNotRunInTheToolsStep() throws {
+        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
+        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
+        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("python/ready"), to: copy)
+        try FileManager.default.createDirectory(
+            at: copy.appendingPathComponent("venv"), withIntermediateDirectories: true)
+        try "".write(to: copy.appendingPathComponent("venv/__init__.py"), atomically: true, encoding: .utf8)
+        try "raise SystemExit(0)\n".write(
+            to: copy.appendingPathComponent("venv/__main__.py"), atomically: true, encoding: .utf8)
+        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("[python/lint] done: exited 0"))
+    }
+
     /// Project code that rewrites the tree to hide its lint finding and its bad
     /// formatting (here at test time, in conftest.py) comes too late: ruff has
     /// already judged the tree as given.
@@ -129,7 +147,7 @@ import Testing
 
     /// A locked project is installed with `npm ci --ignore-scripts`: its own install
     /// script does not run (a test in the example checks), and npm's look at the
-    /// network interfaces (route netlink) is no incident.
+    /// network interfaces, answered by the policy's preload, opens no refused socket.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/npm"), "needs npm"))
     func lockedNodeProjectInstallsWithoutScripts() throws {
         let (status, verdict, stderr) = try Self.verify("node/locked")
