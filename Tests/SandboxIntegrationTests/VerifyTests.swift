@@ -352,6 +352,26 @@ import Testing
         #expect(Self.gate(verdict, "compiler-warnings")["actual"] as? Int == 0)
     }
 
+    /// A project's .cargo/config.toml may alias `cargo fmt` to something that finds
+    /// nothing; the policy runs cargo-fmt itself.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/root/.cargo/bin/cargo"), "needs cargo"))
+    func cargoAliasesCannotStandInForTheFormatter() throws {
+        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
+        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
+        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("rust/ready"), to: copy)
+        try FileManager.default.createDirectory(
+            at: copy.appendingPathComponent(".cargo"), withIntermediateDirectories: true)
+        try "[alias]\nfmt = \"version\"\nclippy = \"version\"\n".write(
+            to: copy.appendingPathComponent(".cargo/config.toml"), atomically: true, encoding: .utf8)
+        let library = copy.appendingPathComponent("src/lib.rs")
+        try (String(contentsOf: library, encoding: .utf8) + "pub fn  sloppy( ) {}\n").write(
+            to: library, atomically: true, encoding: .utf8)
+        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
+        #expect(outcome.status == 1, "\(outcome.stderr)")
+        let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect((Self.gate(verdict, "unformatted-files")["reasons"] as? [String]) == ["src/lib.rs: not formatted"])
+    }
+
     @Test(.enabled(if: available, "needs the built sandbox executable"))
     func usageErrorsExitTwo() throws {
         let empty = Harness.temporaryDirectory()
