@@ -24,10 +24,12 @@ public enum HostProbe {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// A regular file itself, not through a link (the launcher refuses links anyway).
+    /// A regular file, links followed as the launcher follows them in a bind's
+    /// source (a host path from the caller or a trusted policy). Should the file be
+    /// swapped for a directory before the mount, the mount fails: it never widens.
     public static func isRegularFile(_ path: String) -> Bool {
         var info = stat()
-        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     /// readlink(2), or nil when `path` is not a symbolic link.

@@ -229,7 +229,7 @@ import Testing
     }
 
     /// A dependency fetched by the install step alone, through this machine's package
-    /// mirror and the host's git configuration (bound read-only for that step only).
+    /// mirror (bound read-only for that step only).
     @Test(
         .enabled(
             if: available && FileManager.default.fileExists(atPath: "/opt/swift/usr/bin/swift")
