@@ -48,8 +48,9 @@ public struct ReportSpec: Equatable, Sendable {
     /// empty means all. Coverage tools list tests and generated code too.
     public var include: [String]
     /// For coverage: files that never count. "dir/" drops every file under a
-    /// directory of that name, at any depth; any other pattern is matched against
-    /// the file's name, `*` standing for any characters ("*.test.js").
+    /// directory of that name at any depth ("a/b/" under that path from the root);
+    /// any other pattern is matched against the file's name, `*` standing for any
+    /// characters ("*.test.js").
     public var exclude: [String]
 
     public init(source: Source, format: ReportFormat, include: [String] = [], exclude: [String] = []) {
@@ -59,31 +60,34 @@ public struct ReportSpec: Equatable, Sendable {
         self.exclude = exclude
     }
 
-    /// Whether a covered file (relative to the tree) counts toward coverage.
+    /// Whether a covered file (relative to the tree) counts toward coverage. A
+    /// path longer than Linux allows (a report's invention) never counts.
     public func counts(_ path: String) -> Bool {
+        guard path.utf8.count <= 4096 else { return false }
         if !include.isEmpty, !include.contains(where: { path.hasPrefix($0) }) { return false }
         let components = path.split(separator: "/")
-        let name = components.last ?? Substring(path)
+        let name = Array((components.last ?? Substring(path)).utf8)
         return !exclude.contains { pattern in
             if pattern.hasSuffix("/") {
                 let directory = pattern.dropLast()
                 return path.hasPrefix(pattern) || components.dropLast().contains { $0 == directory }
             }
-            return Self.glob(Array(pattern), matches: Array(name))
+            return Self.glob(Array(pattern.utf8), matches: name)
         }
     }
 
-    /// `*` matches any run of characters; everything else matches itself.
-    static func glob(_ pattern: [Character], matches name: [Character]) -> Bool {
+    /// `*` matches any run of bytes; everything else matches itself.
+    static func glob(_ pattern: [UInt8], matches name: [UInt8]) -> Bool {
+        let star8 = UInt8(ascii: "*")
         var p = 0
         var n = 0
         var star: Int?
         var resume = 0
         while n < name.count {
-            if p < pattern.count, pattern[p] != "*", pattern[p] == name[n] {
+            if p < pattern.count, pattern[p] != star8, pattern[p] == name[n] {
                 p += 1
                 n += 1
-            } else if p < pattern.count, pattern[p] == "*" {
+            } else if p < pattern.count, pattern[p] == star8 {
                 star = p
                 resume = n
                 p += 1
@@ -95,7 +99,7 @@ public struct ReportSpec: Equatable, Sendable {
                 return false
             }
         }
-        while p < pattern.count, pattern[p] == "*" { p += 1 }
+        while p < pattern.count, pattern[p] == star8 { p += 1 }
         return p == pattern.count
     }
 }

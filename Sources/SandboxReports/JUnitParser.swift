@@ -81,7 +81,7 @@ public enum JUnitParser {
     }
 
     static func firstLine(_ text: String) -> String {
-        let trimmed = text.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
-        return String(trimmed.prefix { $0 != "\n" }.prefix(500))
+        let trimmed = text.drop { $0.isWhitespace }
+        return String(trimmed.prefix { $0 != "\n" && $0 != "\r\n" }.prefix(500))
     }
 }

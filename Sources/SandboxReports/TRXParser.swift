@@ -88,32 +88,36 @@ public enum TRXParser {
     }
 
     /// "   at Ns.Class.Method() in /src/File.cs:line 21": the first frame with a file.
+    /// Frames longer than a path can be are skipped unread.
     static func sourceLocation(in stack: String) -> (file: String, line: Int)? {
-        for frame in stack.split(separator: "\n") {
-            let characters = Array(frame)
-            guard let lineMarker = lastIndex(of: Array(":line "), in: characters),
-                let inMarker = lastIndex(of: Array(" in "), in: Array(characters[..<lineMarker])),
-                let line = Int(String(characters[(lineMarker + 6)...].prefix { $0.isNumber }))
+        for frame in stack.utf8.split(whereSeparator: { $0 == 0x0A || $0 == 0x0D }) where frame.count <= 8192 {
+            let bytes = Array(frame)
+            guard let lineMarker = lastIndex(of: Array(":line ".utf8), in: bytes[...]),
+                let inMarker = lastIndex(of: Array(" in ".utf8), in: bytes[..<lineMarker]),
+                let line = Int(
+                    String(decoding: bytes[(lineMarker + 6)...].prefix { $0 >= 0x30 && $0 <= 0x39 }, as: UTF8.self))
             else { continue }
-            return (String(characters[(inMarker + 4)..<lineMarker]), line)
+            return (String(decoding: bytes[(inMarker + 4)..<lineMarker], as: UTF8.self), line)
         }
         return nil
     }
 
-    static func lastIndex(of needle: [Character], in haystack: [Character]) -> Int? {
+    static func lastIndex(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
         guard haystack.count >= needle.count else { return nil }
-        return (0...(haystack.count - needle.count)).reversed().first { start in
+        return (haystack.startIndex...(haystack.endIndex - needle.count)).reversed().first { start in
             haystack[start..<(start + needle.count)].elementsEqual(needle)
         }
     }
 
-    /// "00:00:01.2500000" (hours, minutes, seconds).
+    /// "00:00:01.2500000" (hours, minutes, seconds), or "1.02:00:00" with days.
     static func seconds(_ text: String) -> Double? {
         let parts = text.split(separator: ":")
-        guard parts.count == 3, let hours = Double(parts[0]), let minutes = Double(parts[1]),
-            let seconds = Double(parts[2])
+        guard parts.count == 3, let minutes = Double(parts[1]), let seconds = Double(parts[2]) else { return nil }
+        let dayAndHours = parts[0].split(separator: ".")
+        guard (1...2).contains(dayAndHours.count), let hours = Double(dayAndHours.last!),
+            let days = dayAndHours.count == 2 ? Double(dayAndHours[0]) : 0
         else { return nil }
-        return hours * 3600 + minutes * 60 + seconds
+        return days * 86400 + hours * 3600 + minutes * 60 + seconds
     }
 
     static func localName(_ name: String) -> Substring {

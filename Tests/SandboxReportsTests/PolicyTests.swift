@@ -176,6 +176,8 @@ import Testing
         #expect(!spec.counts("lib/test-util.mjs"))
         #expect(spec.counts("lib/test-util.js"))
 
+        #expect(!spec.counts(String(repeating: "a", count: 5000) + ".js"), "no real path is that long")
+
         let both = ReportSpec(source: .stdout, format: .lcov, include: ["src/"], exclude: ["*_test.go"])
         #expect(both.counts("src/a.go"))
         #expect(!both.counts("src/a_test.go"))

@@ -157,6 +157,21 @@ import Testing
         #expect(try TRXParser.parse(Array(aborted.utf8), file: "r.trx").unrecordedErrors == 1)
     }
 
+    /// Written on Windows: CRLF line ends; a run over a day long.
+    @Test func crlfStackTracesAndDayLongDurations() {
+        #expect(
+            TRXParser.sourceLocation(
+                in: "   at A.B() in C:\\src\\B.cs:line 7\r\n   at C.D() in C:\\src\\D.cs:line 9\r\n"
+            )
+            .map { "\($0.file):\($0.line)" } == "C:\\src\\B.cs:7")
+        #expect(JUnitParser.firstLine("\r\n  Assert.Equal() Failure\r\nExpected: 0\r\n") == "Assert.Equal() Failure")
+        #expect(TRXParser.seconds("1.02:00:30.5") == 93630.5)
+        #expect(TRXParser.seconds("00:00:01.25") == 1.25)
+        #expect(TRXParser.seconds("soon") == nil)
+        let huge = String(repeating: "x", count: 100_000) + " in /a.cs:line 1"
+        #expect(TRXParser.sourceLocation(in: huge) == nil, "a frame longer than any path is not read")
+    }
+
     @Test func hostileOrForeignInputIsAClearError() {
         #expect(throws: ReportError.self) {
             try TRXParser.parse(Array("<testsuites/>".utf8), file: "r.trx")
