@@ -81,7 +81,10 @@ extension EffectivePolicy {
                     case .stdout: "stdout"
                     case .stderr: "stderr"
                     }
-                lines.append("    report: \(source) (\(report.format.rawValue))")
+                var line = "    report: \(source) (\(report.format.rawValue))"
+                if !report.include.isEmpty { line += " include [\(report.include.joined(separator: ", "))]" }
+                if !report.exclude.isEmpty { line += " exclude [\(report.exclude.joined(separator: ", "))]" }
+                lines.append(line)
             }
             if let limits = limits[step.name] {
                 lines.append(

@@ -135,6 +135,8 @@ import Testing
         #expect(text.contains("language: go\n"))
         #expect(text.contains("  GOPROXY: off\n"))
         #expect(text.contains("  line-coverage: \">= 80\"\n"))
+        let node = EffectivePolicy.resolve(try #require(set.language("node")), defaults: set.defaults).text
+        #expect(node.contains("(lcov) exclude [test/, *.test.js,"), "which files count is part of the policy")
     }
 
     /// Each argument is a JSON string, so a script's own quotes survive: the
