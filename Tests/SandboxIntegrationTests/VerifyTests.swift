@@ -291,7 +291,7 @@ import Testing
         let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
         let reasons = (Self.gate(verdict, "containment")["reasons"] as? [String]) ?? []
         #expect(
-            reasons.map { $0.prefix { $0 != ":" } } == ["csharp/install", "csharp/test", "csharp/format"], "\(reasons)")
+            reasons.map { $0.prefix { $0 != ":" } } == ["csharp/install", "csharp/format", "csharp/test"], "\(reasons)")
         #expect(reasons.allSatisfy { $0.contains("toolchain not found: /usr/bin/dotnet (image dotnet)") })
         #expect(Self.gate(verdict, "tests-ran")["status"] as? String == "failed")
     }
