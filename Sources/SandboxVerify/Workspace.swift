@@ -42,17 +42,46 @@ struct Workspace {
         }
         var copy = RunConfiguration(command: [
             "/bin/sh", "-c",
-            "cp -R -P --preserve=timestamps -- /source/. /workspace/ && rm -rf -- /workspace/.sandbox",
+            // .sandbox goes even when cp could not read everything: nothing planted survives.
+            "cp -R -P --preserve=timestamps -- /source/. /workspace/; status=$?; "
+                + "rm -rf -- /workspace/.sandbox || exit 125; exit $status",
         ])
         copy.workspace = path
         copy.binds = [BindMount(source: tree, destination: "/source")]
         copy.limits.timeout = .minutes(10)
         let (result, _, stderr) = Self.capture(copy, supervisor: supervisor, cap: 1 << 16)
-        guard result.status == .exited, result.exitCode == 0 else {
+        let unreadable = result.status == .exited ? Self.unreadablePaths(in: stderr) : nil
+        guard result.status == .exited, result.exitCode == 0 || unreadable?.isEmpty == false else {
             let detail = result.setupFailure?.message ?? String(decoding: stderr, as: UTF8.self)
             _ = remove(supervisor: supervisor)
             throw .sandbox("could not copy \(tree) into a sandbox: \(detail)")
         }
+        if let unreadable, !unreadable.isEmpty {
+            let shown = unreadable.prefix(5).joined(separator: ", ")
+            notes.append(
+                "left out of the working copy, unreadable to the sandbox's uid: \(shown)"
+                    + (unreadable.count > 5 ? " and \(unreadable.count - 5) more" : ""))
+        }
+    }
+
+    /// The paths cp could not read for want of permission ("cp: cannot access
+    /// '/source/./x': Permission denied"), relative to the tree; nil when cp
+    /// complained of anything else.
+    static func unreadablePaths(in stderr: [UInt8]) -> [String]? {
+        var paths: [String] = []
+        for line in String(decoding: stderr, as: UTF8.self).split(separator: "\n") {
+            let quoted: Substring
+            if line.hasPrefix("cp: cannot access '"), line.hasSuffix("': Permission denied") {
+                quoted = line.dropFirst("cp: cannot access '".count).dropLast("': Permission denied".count)
+            } else if line.hasPrefix("cp: cannot open '"), line.hasSuffix("' for reading: Permission denied") {
+                quoted = line.dropFirst("cp: cannot open '".count).dropLast("' for reading: Permission denied".count)
+            } else {
+                return nil
+            }
+            guard quoted.hasPrefix("/source/./") else { return nil }
+            paths.append(String(quoted.dropFirst("/source/./".count)))
+        }
+        return paths
     }
 
     /// Reads a regular file as the sandbox sees it, through a pipe, at most `cap`

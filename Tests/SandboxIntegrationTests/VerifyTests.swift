@@ -325,6 +325,50 @@ import Testing
                 == ["node/test: lcov.info: not a regular file"])
     }
 
+    /// A tree with folders its owner alone may read (root's `swift build` leaves
+    /// 0700 ones in .build) is still verified; what the sandbox's uid could not read
+    /// is named in the verdict's notes, not silently dropped.
+    @Test(
+        .enabled(
+            if: available && geteuid() == 0 && FileManager.default.fileExists(atPath: "/usr/bin/go"),
+            "needs root and go"))
+    func unreadablePartsOfTheTreeAreLeftOutAndNamed() throws {
+        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
+        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
+        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("go/ready"), to: copy)
+        let cache = copy.appendingPathComponent(".build/ModuleCache")
+        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+        try "x".write(to: cache.appendingPathComponent("entry"), atomically: true, encoding: .utf8)
+        #expect(chmod(cache.path, 0o700) == 0)
+        // A planted .sandbox is dropped even when the copy was partial.
+        try FileManager.default.createDirectory(
+            at: copy.appendingPathComponent(".sandbox"), withIntermediateDirectories: true)
+        try "planted".write(to: copy.appendingPathComponent(".sandbox/planted"), atomically: true, encoding: .utf8)
+        try """
+        package mathx
+
+        import (
+        \t"os"
+        \t"testing"
+        )
+
+        func TestNothingPlanted(t *testing.T) {
+        \tif _, err := os.Stat("/workspace/.sandbox/planted"); err == nil {
+        \t\tt.Fatal("a planted file survived the copy")
+        \t}
+        }
+
+        """.write(to: copy.appendingPathComponent("mathx/planted_test.go"), atomically: true, encoding: .utf8)
+        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(
+            (verdict["notes"] as? [String]) == [
+                "left out of the working copy, unreadable to the sandbox's uid: .build/ModuleCache"
+            ])
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 3, "the planted-file check ran")
+    }
+
     /// A repository cannot loosen: what it asked for is refused and shown.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
     func looseningRequestsAreRefusedAndShown() throws {
