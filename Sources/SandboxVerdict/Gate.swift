@@ -105,7 +105,8 @@ public struct Verdict: Equatable, Sendable {
     /// Tests skipped and tests that passed only on a rerun: shown, never hidden.
     public var skippedTests: Int
     public var flakyTests: [String]
-    /// Policy notes shown with the verdict: what a repository asked for and was refused.
+    /// Notes shown with the verdict: what a repository asked for and was refused,
+    /// what the working copy could not hold or bound.
     public var notes: [String] = []
 
     /// Merge-ready when every blocking gate passed (or measured nothing it needed).

@@ -22,7 +22,7 @@ extension Verdict {
         }
         if skippedTests > 0 { lines.append("  \(skippedTests) tests skipped") }
         for test in flakyTests { lines.append("  flaky (passed on a rerun): \(Escaping.singleLine(test))") }
-        for note in notes { lines.append("  policy: \(Escaping.singleLine(note))") }
+        for note in notes { lines.append("  note: \(Escaping.singleLine(note))") }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -84,7 +84,7 @@ extension Verdict {
         if !flakyTests.isEmpty {
             lines.append("Flaky (passed on a rerun): " + flakyTests.map(Escaping.markdown).joined(separator: ", "))
         }
-        for note in notes { lines.append("Policy: " + Escaping.markdown(note)) }
+        for note in notes { lines.append("Note: " + Escaping.markdown(note)) }
         return lines.joined(separator: "\n") + "\n"
     }
 
