@@ -173,6 +173,9 @@ public struct LanguagePolicy: Equatable, Sendable {
     public var gates: [GateDefinition]
     /// The file it came from, for messages.
     public var source: String
+    /// Entries at the tree's root left out of the working copy (build output the
+    /// steps make anew: Swift's .build, Rust's target).
+    public var copyExclude: [String] = []
 
     public init(
         language: String, detect: [String], image: String, environment: [String: String] = [:], steps: [StepPolicy],

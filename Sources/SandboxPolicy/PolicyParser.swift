@@ -14,9 +14,9 @@ public enum PolicyParser {
         var environment: [String: String] = [:]
         var steps: [StepPolicy] = []
         var gates: [GateDefinition] = []
-        for (key, value) in try root.mapping(
-            allowed: ["language", "detect", "image", "environment", "steps", "gates"], context: "a language policy")
-        {
+        var copyExclude: [String] = []
+        let keys = ["language", "detect", "image", "environment", "steps", "gates", "copy-exclude"]
+        for (key, value) in try root.mapping(allowed: keys, context: "a language policy") {
             switch key {
             case "language": language = try value.string("language")
             case "detect": detect = try value.strings("detect")
@@ -28,6 +28,13 @@ public enum PolicyParser {
             case "steps":
                 for item in try value.items("steps") { steps.append(try step(item)) }
             case "gates": gates = try self.gates(value)
+            case "copy-exclude":
+                copyExclude = try value.strings("copy-exclude")
+                for (index, name) in copyExclude.enumerated()
+                where name.isEmpty || name == "." || name == ".." || name.contains("/") {
+                    throw try value.items("copy-exclude")[index].fail(
+                        "copy-exclude names entries at the tree's root: '\(name)' is a path")
+                }
             default: break
             }
         }
@@ -39,9 +46,11 @@ public enum PolicyParser {
         for step in steps where !names.insert(step.name).inserted {
             throw PolicyError(file: file, reason: "two steps are named '\(step.name)'")
         }
-        return LanguagePolicy(
+        var policy = LanguagePolicy(
             language: language, detect: detect, image: image, environment: environment, steps: steps, gates: gates,
             source: file)
+        policy.copyExclude = copyExclude
+        return policy
     }
 
     static func step(_ value: YAMLValue) throws(PolicyError) -> StepPolicy {

@@ -55,6 +55,7 @@ extension EffectivePolicy {
             "detect: [\(policy.detect.joined(separator: ", "))]",
             "image: \(policy.image)",
         ]
+        if !policy.copyExclude.isEmpty { lines.append("copy-exclude: [\(policy.copyExclude.joined(separator: ", "))]") }
         if !policy.environment.isEmpty {
             lines.append("environment:")
             for (name, value) in policy.environment.sorted(by: { $0.key < $1.key }) {

@@ -133,7 +133,8 @@ public struct Verifier: Sendable {
             )
         }
         let override = try readOverride(tree)
-        let work = try Workspace(copying: tree, supervisor: supervisor, size: workspaceSize)
+        let excluded = Set(languages.flatMap(\.copyExclude)).sorted()
+        let work = try Workspace(copying: tree, excluding: excluded, supervisor: supervisor, size: workspaceSize)
 
         var records: [StepRecord] = []
         var notes: [String] = work.notes

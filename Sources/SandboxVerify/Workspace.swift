@@ -16,7 +16,8 @@ struct Workspace {
     /// What the verdict should say about the copy (a bound that could not be had).
     var notes: [String] = []
 
-    init(copying tree: String, supervisor: Supervisor, size: ByteSize) throws(VerifyError) {
+    /// `excluding` names entries at the tree's root that are not copied.
+    init(copying tree: String, excluding: [String] = [], supervisor: Supervisor, size: ByteSize) throws(VerifyError) {
         do {
             parent = try Descriptor.makeTemporaryDirectory(prefix: "sandbox-verify")
         } catch {
@@ -40,12 +41,16 @@ struct Workspace {
             notes.append(
                 "the working copy is not size-bounded: mounting a tmpfs failed (\(String(cString: strerror(errno))))")
         }
-        var copy = RunConfiguration(command: [
-            "/bin/sh", "-c",
-            // .sandbox goes even when cp could not read everything: nothing planted survives.
-            "cp -R -P --preserve=timestamps -- /source/. /workspace/; status=$?; "
-                + "rm -rf -- /workspace/.sandbox || exit 125; exit $status",
-        ])
+        // Entry by entry, less the excluded names (arguments, never script text).
+        // .sandbox goes even when cp could not read everything: nothing planted survives.
+        let script = """
+            status=0; for entry in /source/* /source/.[!.]* /source/..?*; do \
+            [ -e "$entry" ] || [ -L "$entry" ] || continue; name=${entry#/source/}; skip=0; \
+            for excluded; do [ "$name" = "$excluded" ] && skip=1; done; [ $skip = 1 ] && continue; \
+            cp -R -P --preserve=timestamps -- "$entry" /workspace/ || status=1; done; \
+            rm -rf -- /workspace/.sandbox || exit 125; exit $status
+            """
+        var copy = RunConfiguration(command: ["/bin/sh", "-c", script, "sandbox-copy"] + excluding)
         copy.workspace = path
         copy.binds = [BindMount(source: tree, destination: "/source")]
         copy.limits.timeout = .minutes(10)
@@ -65,7 +70,7 @@ struct Workspace {
     }
 
     /// The paths cp could not read for want of permission ("cp: cannot access
-    /// '/source/./x': Permission denied"), relative to the tree; nil when cp
+    /// '/source/x': Permission denied"), relative to the tree; nil when cp
     /// complained of anything else.
     static func unreadablePaths(in stderr: [UInt8]) -> [String]? {
         var paths: [String] = []
@@ -78,8 +83,9 @@ struct Workspace {
             } else {
                 return nil
             }
-            guard quoted.hasPrefix("/source/./") else { return nil }
-            paths.append(String(quoted.dropFirst("/source/./".count)))
+            guard quoted.hasPrefix("/source/") else { return nil }
+            let relative = quoted.dropFirst("/source/".count)
+            paths.append(String(relative.hasPrefix("./") ? relative.dropFirst(2) : relative))
         }
         return paths
     }

@@ -396,6 +396,30 @@ import Testing
         #expect(Self.gate(verdict, "compiler-warnings")["actual"] as? Int == 0)
     }
 
+    /// A developer's own build folder at the root (target/) stays out of the copy.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/root/.cargo/bin/cargo"), "needs cargo"))
+    func buildOutputAtTheRootIsNotCopied() throws {
+        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
+        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
+        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("rust/ready"), to: copy)
+        try FileManager.default.createDirectory(
+            at: copy.appendingPathComponent("target/debug"), withIntermediateDirectories: true)
+        try "old".write(to: copy.appendingPathComponent("target/debug/stale"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(
+            at: copy.appendingPathComponent("tests"), withIntermediateDirectories: true)
+        try """
+        #[test]
+        fn target_is_left_out() {
+            assert!(!std::path::Path::new("/workspace/target").exists());
+        }
+
+        """.write(to: copy.appendingPathComponent("tests/copy.rs"), atomically: true, encoding: .utf8)
+        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2)
+    }
+
     /// A project's .cargo/config.toml may alias `cargo fmt` to something that finds
     /// nothing; the policy runs cargo-fmt itself.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/root/.cargo/bin/cargo"), "needs cargo"))

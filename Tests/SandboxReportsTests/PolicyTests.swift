@@ -217,4 +217,23 @@ import Testing
             try PolicyParser.language(reserved, file: "x.yaml")
         }
     }
+
+    /// Build output at the tree's root (Swift's .build, Rust's target) is not copied:
+    /// the steps build their own, and a developer's can be gigabytes.
+    @Test func copyExcludeNamesTopLevelEntriesOnly() throws {
+        let base = "language: x\ndetect: [a]\nimage: i\nsteps:\n  - name: t\n    kind: test\n    run: [t]\n"
+        let policy = try PolicyParser.language(base + "copy-exclude: [.build, target]\n", file: "x.yaml")
+        #expect(policy.copyExclude == [".build", "target"])
+        #expect(
+            throws: PolicyError(
+                file: "x.yaml", line: 8, column: 16,
+                reason: "copy-exclude names entries at the tree's root: 'a/b' is a path")
+        ) {
+            try PolicyParser.language(base + "copy-exclude: [a/b]\n", file: "x.yaml")
+        }
+        #expect(throws: PolicyError.self) { try PolicyParser.language(base + "copy-exclude: [..]\n", file: "x.yaml") }
+        let (set, _) = PolicySet.load(try Self.shipped())
+        #expect(try #require(set.language("swift")).copyExclude == [".build"])
+        #expect(try #require(set.language("rust")).copyExclude == ["target"])
+    }
 }
