@@ -37,6 +37,26 @@ import Testing
         return (outcome.status, object, outcome.stderr)
     }
 
+    /// `sandbox verify` on a copy of an example with `files` written into it (paths
+    /// relative to the tree, folders made) and then `change` applied to the copy.
+    static func verifyChanged(
+        _ example: String, adding files: [String: String] = [:], change: (URL) throws -> Void = { _ in }
+    ) throws -> (status: Int32, verdict: [String: Any], stderr: String) {
+        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
+        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
+        try FileManager.default.copyItem(at: examples.appendingPathComponent(example), to: copy)
+        for (path, text) in files {
+            let file = copy.appendingPathComponent(path)
+            try FileManager.default.createDirectory(
+                at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+        }
+        try change(copy)
+        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
+        let verdict = (try? JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8))) as? [String: Any] ?? [:]
+        return (outcome.status, verdict, outcome.stderr)
+    }
+
     static func gate(_ verdict: [String: Any], _ metric: String) -> [String: Any] {
         ((verdict["gates"] as? [[String: Any]]) ?? []).first { $0["metric"] as? String == metric } ?? [:]
     }
@@ -75,17 +95,10 @@ import Testing
     /// its ruff are the real ones.
     @Test(.enabled(if: available, "needs the built sandbox executable"))
     func aPlantedVenvModuleDoesNotRunInTheToolsStep() throws {
-        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
-        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
-        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("python/ready"), to: copy)
-        try FileManager.default.createDirectory(
-            at: copy.appendingPathComponent("venv"), withIntermediateDirectories: true)
-        try "".write(to: copy.appendingPathComponent("venv/__init__.py"), atomically: true, encoding: .utf8)
-        try "raise SystemExit(0)\n".write(
-            to: copy.appendingPathComponent("venv/__main__.py"), atomically: true, encoding: .utf8)
-        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
-        #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stderr.contains("[python/lint] done: exited 0"))
+        let (status, _, stderr) = try Self.verifyChanged(
+            "python/ready", adding: ["venv/__init__.py": "", "venv/__main__.py": "raise SystemExit(0)\n"])
+        #expect(status == 0, "\(stderr)")
+        #expect(stderr.contains("[python/lint] done: exited 0"))
     }
 
     /// Project code that rewrites the tree to hide its lint finding and its bad
@@ -93,18 +106,16 @@ import Testing
     /// already judged the tree as given.
     @Test(.enabled(if: available, "needs the built sandbox executable"))
     func testsCannotRewriteWhatTheLintersJudge() throws {
-        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
-        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
-        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("python/ready"), to: copy)
-        try "import os\nx = {  'a':1 }\n".write(
-            to: copy.appendingPathComponent("sloppy.py"), atomically: true, encoding: .utf8)
-        try "import pathlib\n\npathlib.Path(\"/workspace/sloppy.py\").write_text('x = {\"a\": 1}\\n')\n".write(
-            to: copy.appendingPathComponent("conftest.py"), atomically: true, encoding: .utf8)
-        try "def test_rewritten():\n    assert open(\"/workspace/sloppy.py\").read() == 'x = {\"a\": 1}\\n'\n".write(
-            to: copy.appendingPathComponent("test_rewritten.py"), atomically: true, encoding: .utf8)
-        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
-        #expect(outcome.status == 1, "\(outcome.stderr)")
-        let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "python/ready",
+            adding: [
+                "sloppy.py": "import os\nx = {  'a':1 }\n",
+                "conftest.py":
+                    "import pathlib\n\npathlib.Path(\"/workspace/sloppy.py\").write_text('x = {\"a\": 1}\\n')\n",
+                "test_rewritten.py":
+                    "def test_rewritten():\n    assert open(\"/workspace/sloppy.py\").read() == 'x = {\"a\": 1}\\n'\n",
+            ])
+        #expect(status == 1, "\(stderr)")
         #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 3)
         let lint = (Self.gate(verdict, "lint-errors")["reasons"] as? [String]) ?? []
         #expect(lint.contains("sloppy.py:1: error: `os` imported but unused [F401]"), "\(lint)")
@@ -301,9 +312,6 @@ import Testing
     /// waiting on the FIFO until its one-minute limit and calling it missing.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/node"), "needs node"))
     func aReportSwappedForAFIFOIsRefused() throws {
-        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
-        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
-        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("node/ready"), to: copy)
         let plant = """
             'use strict';
             const { it } = require('node:test');
@@ -316,10 +324,8 @@ import Testing
             });
 
             """
-        try plant.write(to: copy.appendingPathComponent("test/plant.test.js"), atomically: true, encoding: .utf8)
-        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
-        #expect(outcome.status == 1)
-        let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+        let (status, verdict, _) = try Self.verifyChanged("node/ready", adding: ["test/plant.test.js": plant])
+        #expect(status == 1)
         #expect(
             (Self.gate(verdict, "line-coverage")["reasons"] as? [String])
                 == ["node/test: lcov.info: not a regular file"])
@@ -333,35 +339,31 @@ import Testing
             if: available && geteuid() == 0 && FileManager.default.fileExists(atPath: "/usr/bin/go"),
             "needs root and go"))
     func unreadablePartsOfTheTreeAreLeftOutAndNamed() throws {
-        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
-        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
-        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("go/ready"), to: copy)
-        let cache = copy.appendingPathComponent(".build/ModuleCache")
-        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
-        try "x".write(to: cache.appendingPathComponent("entry"), atomically: true, encoding: .utf8)
-        #expect(chmod(cache.path, 0o700) == 0)
         // A planted .sandbox is dropped even when the copy was partial.
-        try FileManager.default.createDirectory(
-            at: copy.appendingPathComponent(".sandbox"), withIntermediateDirectories: true)
-        try "planted".write(to: copy.appendingPathComponent(".sandbox/planted"), atomically: true, encoding: .utf8)
-        try """
-        package mathx
+        let plantedCheck = """
+            package mathx
 
-        import (
-        \t"os"
-        \t"testing"
-        )
+            import (
+            \t"os"
+            \t"testing"
+            )
 
-        func TestNothingPlanted(t *testing.T) {
-        \tif _, err := os.Stat("/workspace/.sandbox/planted"); err == nil {
-        \t\tt.Fatal("a planted file survived the copy")
-        \t}
+            func TestNothingPlanted(t *testing.T) {
+            \tif _, err := os.Stat("/workspace/.sandbox/planted"); err == nil {
+            \t\tt.Fatal("a planted file survived the copy")
+            \t}
+            }
+
+            """
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "go/ready",
+            adding: [
+                ".build/ModuleCache/entry": "x", ".sandbox/planted": "planted", "mathx/planted_test.go": plantedCheck,
+            ]
+        ) { copy in
+            #expect(chmod(copy.appendingPathComponent(".build/ModuleCache").path, 0o700) == 0)
         }
-
-        """.write(to: copy.appendingPathComponent("mathx/planted_test.go"), atomically: true, encoding: .utf8)
-        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
-        #expect(outcome.status == 0, "\(outcome.stderr)")
-        let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(status == 0, "\(stderr)")
         #expect(
             (verdict["notes"] as? [String]) == [
                 "left out of the working copy, unreadable to the sandbox's uid: .build/ModuleCache"
@@ -372,14 +374,9 @@ import Testing
     /// A repository cannot loosen: what it asked for is refused and shown.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
     func looseningRequestsAreRefusedAndShown() throws {
-        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
-        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
-        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("go/ready"), to: copy)
-        try "limits:\n  memory: 64G\ngates:\n  line-coverage: \">= 10\"\n".write(
-            to: copy.appendingPathComponent(".sandbox.yaml"), atomically: true, encoding: .utf8)
-        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
-        let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
-        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "go/ready", adding: [".sandbox.yaml": "limits:\n  memory: 64G\ngates:\n  line-coverage: \">= 10\"\n"])
+        #expect(status == 0, "\(stderr)")
         let notes = verdict["notes"] as? [String] ?? []
         #expect(notes.contains("repository asked for line-coverage >= 10, looser than >= 80: refused"))
         #expect(notes.contains("repository asked for a higher memory limit for test: refused"))
@@ -399,24 +396,16 @@ import Testing
     /// A developer's own build folder at the root (target/) stays out of the copy.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/root/.cargo/bin/cargo"), "needs cargo"))
     func buildOutputAtTheRootIsNotCopied() throws {
-        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
-        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
-        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("rust/ready"), to: copy)
-        try FileManager.default.createDirectory(
-            at: copy.appendingPathComponent("target/debug"), withIntermediateDirectories: true)
-        try "old".write(to: copy.appendingPathComponent("target/debug/stale"), atomically: true, encoding: .utf8)
-        try FileManager.default.createDirectory(
-            at: copy.appendingPathComponent("tests"), withIntermediateDirectories: true)
-        try """
-        #[test]
-        fn target_is_left_out() {
-            assert!(!std::path::Path::new("/workspace/target").exists());
-        }
+        let check = """
+            #[test]
+            fn target_is_left_out() {
+                assert!(!std::path::Path::new("/workspace/target").exists());
+            }
 
-        """.write(to: copy.appendingPathComponent("tests/copy.rs"), atomically: true, encoding: .utf8)
-        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
-        #expect(outcome.status == 0, "\(outcome.stderr)")
-        let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+            """
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "rust/ready", adding: ["target/debug/stale": "old", "tests/copy.rs": check])
+        #expect(status == 0, "\(stderr)")
         #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2)
     }
 
@@ -424,19 +413,14 @@ import Testing
     /// nothing; the policy runs cargo-fmt itself.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/root/.cargo/bin/cargo"), "needs cargo"))
     func cargoAliasesCannotStandInForTheFormatter() throws {
-        let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
-        defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
-        try FileManager.default.copyItem(at: Self.examples.appendingPathComponent("rust/ready"), to: copy)
-        try FileManager.default.createDirectory(
-            at: copy.appendingPathComponent(".cargo"), withIntermediateDirectories: true)
-        try "[alias]\nfmt = \"version\"\nclippy = \"version\"\n".write(
-            to: copy.appendingPathComponent(".cargo/config.toml"), atomically: true, encoding: .utf8)
-        let library = copy.appendingPathComponent("src/lib.rs")
-        try (String(contentsOf: library, encoding: .utf8) + "pub fn  sloppy( ) {}\n").write(
-            to: library, atomically: true, encoding: .utf8)
-        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
-        #expect(outcome.status == 1, "\(outcome.stderr)")
-        let verdict = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any] ?? [:]
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "rust/ready", adding: [".cargo/config.toml": "[alias]\nfmt = \"version\"\nclippy = \"version\"\n"]
+        ) { copy in
+            let library = copy.appendingPathComponent("src/lib.rs")
+            try (String(contentsOf: library, encoding: .utf8) + "pub fn  sloppy( ) {}\n").write(
+                to: library, atomically: true, encoding: .utf8)
+        }
+        #expect(status == 1, "\(stderr)")
         #expect((Self.gate(verdict, "unformatted-files")["reasons"] as? [String]) == ["src/lib.rs: not formatted"])
     }
 
