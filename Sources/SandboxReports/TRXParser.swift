@@ -10,31 +10,29 @@ public enum TRXParser {
         guard localName(root.name) == "TestRun" else {
             throw ReportError(file: file, reason: "not a TRX report: the root element is <\(root.name)>")
         }
-        var methods: [String: (className: String, name: String)] = [:]
-        for definitions in root.children where localName(definitions.name) == "TestDefinitions" {
-            for unitTest in definitions.children where localName(unitTest.name) == "UnitTest" {
-                guard let id = unitTest["id"],
-                    let method = unitTest.children.first(where: { localName($0.name) == "TestMethod" })
-                else { continue }
-                methods[id] = (method["className"] ?? "", method["name"] ?? unitTest["name"] ?? "")
-            }
+        var methods: [String: Method] = [:]
+        for unitTest in elements("TestDefinitions", in: root).flatMap({ elements("UnitTest", in: $0) }) {
+            guard let id = unitTest["id"], let method = element("TestMethod", in: unitTest) else { continue }
+            methods[id] = Method(className: method["className"] ?? "", name: method["name"] ?? unitTest["name"] ?? "")
         }
         var report = TestReport()
-        for results in root.children where localName(results.name) == "Results" {
-            for result in results.children where localName(result.name) == "UnitTestResult" {
-                try collect(result, methods: methods, file: file, into: &report)
-            }
+        for result in elements("Results", in: root).flatMap({ elements("UnitTestResult", in: $0) }) {
+            try collect(result, methods: methods, file: file, into: &report)
         }
         report.unrecordedErrors = unrecordedErrors(root, recorded: report)
         return report
     }
 
+    /// A test's class and method, from its definition.
+    struct Method {
+        var className: String
+        var name: String
+    }
+
     static func collect(
-        _ result: XMLElement, methods: [String: (className: String, name: String)], file: String,
-        into report: inout TestReport
+        _ result: XMLElement, methods: [String: Method], file: String, into report: inout TestReport
     ) throws(ReportError) {
-        let rows = result.children.filter { localName($0.name) == "InnerResults" }.flatMap(\.children)
-            .filter { localName($0.name) == "UnitTestResult" }
+        let rows = elements("InnerResults", in: result).flatMap { elements("UnitTestResult", in: $0) }
         if !rows.isEmpty {
             for row in rows { try collect(row, methods: methods, file: file, into: &report) }
             return
@@ -49,11 +47,9 @@ public enum TRXParser {
         guard let outcome = outcome(outcomeText) else {
             throw ReportError(file: file, reason: "unknown test outcome '\(outcomeText)' for \(testName)")
         }
-        let errorInfo = result.children.first { localName($0.name) == "Output" }?.children
-            .first { localName($0.name) == "ErrorInfo" }
-        let message = errorInfo?.children.first { localName($0.name) == "Message" }
-            .map { JUnitParser.firstLine($0.text) }
-        let stack = errorInfo?.children.first { localName($0.name) == "StackTrace" }?.text ?? ""
+        let errorInfo = element("ErrorInfo", in: element("Output", in: result))
+        let message = element("Message", in: errorInfo).map { JUnitParser.firstLine($0.text) }
+        let stack = element("StackTrace", in: errorInfo)?.text ?? ""
         let location = sourceLocation(in: stack)
         report.cases.append(
             TestCase(
@@ -77,8 +73,8 @@ public enum TRXParser {
     /// Failures the counters declare beyond the recorded ones; an aborted or
     /// errored run with nothing recorded as failing is one error.
     static func unrecordedErrors(_ root: XMLElement, recorded: TestReport) -> Int {
-        guard let summary = root.children.first(where: { localName($0.name) == "ResultSummary" }) else { return 0 }
-        let counters = summary.children.first { localName($0.name) == "Counters" }
+        guard let summary = element("ResultSummary", in: root) else { return 0 }
+        let counters = element("Counters", in: summary)
         let declared = ["failed", "error", "timeout", "aborted"].map { counters?[$0].flatMap { Int($0) } ?? 0 }
             .reduce(0, +)
         let failing = recorded.failed + recorded.errors
@@ -122,5 +118,14 @@ public enum TRXParser {
 
     static func localName(_ name: String) -> Substring {
         name.split(separator: ":", maxSplits: 1).last ?? Substring(name)
+    }
+
+    /// Children by local name: TRX sits in the TeamTest namespace, prefixed or not.
+    static func elements(_ name: String, in parent: XMLElement?) -> [XMLElement] {
+        parent?.children.filter { localName($0.name) == name } ?? []
+    }
+
+    static func element(_ name: String, in parent: XMLElement?) -> XMLElement? {
+        parent?.children.first { localName($0.name) == name }
     }
 }

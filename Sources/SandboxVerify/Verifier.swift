@@ -31,7 +31,8 @@ public struct StepRecord: Sendable {
     public var stderr: [UInt8]
     /// Set when the step did not run (its only-if files are absent).
     public var skippedBecause: String?
-    /// The report files as they were read from inside the sandbox.
+    /// The report files as they were read from inside the sandbox, when the
+    /// verifier keeps them (`Verifier.keepsReportFiles`).
     public var reportFiles: [KeptReport] = []
 }
 
@@ -92,6 +93,9 @@ public struct Verifier: Sendable {
     let cgroups: CgroupHost
     /// The working copy's size bound (a tmpfs when running as root).
     public var workspaceSize = ByteSize.gibibytes(4)
+    /// Keep each report file's bytes in its step's record (for `--out`); off, they
+    /// are dropped once parsed, so that large reports are not held to the end.
+    public var keepsReportFiles = false
 
     public init(policies: PolicySet, images: [String: ToolchainImage]) {
         self.policies = policies
@@ -243,7 +247,7 @@ public struct Verifier: Sendable {
                 spec, stepKind: step.kind, stdout: stdout, stderr: stderr, work: work,
                 stepStarted: evidence.result.status != .setupFailed,
                 outputCut: evidence.result.limitsHit.contains(.output))
-            if let bytes { kept.append(KeptReport(name: report.name, bytes: bytes)) }
+            if keepsReportFiles, let bytes { kept.append(KeptReport(name: report.name, bytes: bytes)) }
             return report
         }
         var record = StepRecord(language: effective.policy.language, evidence: evidence, stdout: stdout, stderr: stderr)

@@ -63,6 +63,7 @@ struct VerifyCommand: ParsableCommand {
         }
         let images = try ImageDirectory.load(besides: policyDirectory)
         var verifier = Verifier(policies: policies, images: images)
+        verifier.keepsReportFiles = out != nil
         do {
             verifier.workspaceSize = try ByteSize(parsing: workspaceSize, option: "--workspace-size")
         } catch {
@@ -91,8 +92,8 @@ struct VerifyCommand: ParsableCommand {
             }
         }
         if let out { try keep(outcome, in: out) }
-        if let junit { try write(JUnitWriter.write(outcome.testSuites), to: junit) }
-        if let sarif { try write(SARIFWriter.write(outcome.findings), to: sarif) }
+        if let junit { try write(Array(JUnitWriter.write(outcome.testSuites).utf8), to: junit, exclusive: false) }
+        if let sarif { try write(Array(SARIFWriter.write(outcome.findings).utf8), to: sarif, exclusive: false) }
         let verdict = outcome.verdict
         switch format {
         case .text: FileDescriptorOutput.standardOutput.write(verdict.text)
@@ -132,10 +133,12 @@ struct VerifyCommand: ParsableCommand {
         return "\(how) in \(JSONText.seconds(result.wallSeconds)) s"
     }
 
-    func write(_ text: String, to path: String) throws {
-        let fd = try Descriptor.createRefusingLinks(path, exclusive: false)
+    /// Writes `bytes` to `path`, never through a link; `exclusive` also refuses a
+    /// file that is already there (a FIFO, another file's name).
+    func write(_ bytes: [UInt8], to path: String, exclusive: Bool) throws {
+        let fd = try Descriptor.createRefusingLinks(path, exclusive: exclusive)
         defer { close(fd) }
-        try Descriptor.writeAll(fd, text)
+        try bytes.withUnsafeBytes { try Descriptor.writeAll(fd, $0) }
     }
 
     /// Each step's output and result record, and the verdict, under `directory`.
@@ -151,25 +154,18 @@ struct VerifyCommand: ParsableCommand {
         }
         for record in outcome.steps {
             let base = directory + "/" + record.evidence.name.replacingSlashes()
-            try save(record.stdout, to: base + ".stdout")
-            try save(record.stderr, to: base + ".stderr")
-            try save(Array(record.evidence.result.json.utf8), to: base + ".result.json")
+            try write(record.stdout, to: base + ".stdout", exclusive: true)
+            try write(record.stderr, to: base + ".stderr", exclusive: true)
+            try write(Array(record.evidence.result.json.utf8), to: base + ".result.json", exclusive: true)
             // Reports as read from inside the sandbox: "go-test.report.cover.out".
             var names: Set<String> = []
             for report in record.reportFiles {
                 var name = report.name
                 while !names.insert(name).inserted { name = "_" + name }
-                try save(report.bytes, to: base + ".report." + name)
+                try write(report.bytes, to: base + ".report." + name, exclusive: true)
             }
         }
-        try save(Array(outcome.verdict.json.utf8), to: directory + "/verdict.json")
-    }
-
-    /// A new file (never through a link or over another file) with `bytes`.
-    func save(_ bytes: [UInt8], to path: String) throws {
-        let fd = try Descriptor.createRefusingLinks(path, exclusive: true)
-        defer { close(fd) }
-        try bytes.withUnsafeBytes { try Descriptor.writeAll(fd, $0) }
+        try write(Array(outcome.verdict.json.utf8), to: directory + "/verdict.json", exclusive: true)
     }
 }
 
