@@ -70,16 +70,29 @@ extension StepEvidence {
     /// exception, else a warning, else the last non-empty one; without the rules
     /// around it ("==== no tests ran ===="), at most 300 characters.
     public var failureClue: String? {
-        let decoration: (Character) -> Bool = { $0.isWhitespace || $0 == "=" || $0 == "-" || $0 == "*" }
-        let lines = outputTail.split(whereSeparator: \.isNewline)
-            .map { line in line.drop(while: decoration).reversed().drop(while: decoration).reversed() }
-            .map { String($0) }.filter { !$0.isEmpty }
-        let markers = ["error", "fatal", "panic"]
+        let lines = tailLines
         let clue =
-            lines.last { line in markers.contains { line.lowercased().hasPrefix($0) } }
+            errorLine
             // Python's "ModuleNotFoundError: …", "CoverageWarning: …" end their tracebacks.
             ?? lines.last { $0.contains("Error: ") || $0.contains("Exception: ") }
             ?? lines.last { $0.contains("Warning: ") } ?? lines.last
         return clue.map { String($0.prefix(300)) }
+    }
+
+    /// The last line of `outputTail` that starts like an error ("error:",
+    /// "fatal:", "panic"), at most 300 characters: why a step that passed may
+    /// still have left a report unwritten.
+    public var errorLine: String? {
+        let markers = ["error", "fatal", "panic"]
+        return tailLines.last { line in markers.contains { line.lowercased().hasPrefix($0) } }
+            .map { String($0.prefix(300)) }
+    }
+
+    /// `outputTail`'s non-empty lines, without the rules around them ("==== no tests ran ====").
+    var tailLines: [String] {
+        let decoration: (Character) -> Bool = { $0.isWhitespace || $0 == "=" || $0 == "-" || $0 == "*" }
+        return outputTail.split(whereSeparator: \.isNewline)
+            .map { line in line.drop(while: decoration).reversed().drop(while: decoration).reversed() }
+            .map { String($0) }.filter { !$0.isEmpty }
     }
 }

@@ -73,7 +73,9 @@ struct Measurements {
                 }
                 switch report.content {
                 case .failure(let error):
-                    unreadable[report.kind, default: []].append("\(step.name): \(error)")
+                    // The step's own last error line often says why ("no llvm-cov …").
+                    let said = step.errorLine.map { "; the step said: \($0)" } ?? ""
+                    unreadable[report.kind, default: []].append("\(step.name): \(error)\(said)")
                 case .success(.tests(let report)): testReports.append(report)
                 case .success(.coverage(let report)): coverages.append(report)
                 case .success(.findings(let report)): lint.findings += report.findings

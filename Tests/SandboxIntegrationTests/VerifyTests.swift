@@ -391,6 +391,37 @@ import Testing
         #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 1)
         #expect(verdict["skippedTests"] as? Int == 1)
         #expect(Self.gate(verdict, "compiler-warnings")["actual"] as? Int == 0)
+        // llvm-cov export on the same profile: 9 of src/lib.rs's 10 lines.
+        #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 90)
+    }
+
+    /// Coverage through -C instrument-coverage: an untested function pulls the
+    /// crate under the bar, with llvm-cov's own figure.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/root/.cargo/bin/cargo"), "needs cargo"))
+    func untestedRustCodeFailsTheCoverageGate() throws {
+        let (status, verdict, stderr) = try Self.verifyChanged("rust/ready", adding: [:]) { copy in
+            let library = copy.appendingPathComponent("src/lib.rs")
+            let untested = """
+
+                /// The smaller of two numbers.
+                pub fn min(a: i64, b: i64) -> i64 {
+                    if a < b {
+                        a
+                    } else {
+                        b
+                    }
+                }
+
+                """
+            try (String(contentsOf: library, encoding: .utf8) + untested).write(
+                to: library, atomically: true, encoding: .utf8)
+        }
+        #expect(status == 1, "\(stderr)")
+        let coverage = Self.gate(verdict, "line-coverage")
+        #expect(coverage["status"] as? String == "failed")
+        // llvm-cov report on the same crate, run bare: 9 of 15 lines.
+        let actual = try #require(coverage["actual"] as? Double)
+        #expect(abs(actual - 100.0 * 9 / 15) < 0.01)
     }
 
     /// A developer's own build folder at the root (target/) stays out of the copy.

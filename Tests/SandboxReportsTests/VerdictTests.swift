@@ -166,6 +166,30 @@ import Testing
             ])
     }
 
+    /// A step that passed but left its report unwritten: the reason quotes the
+    /// step's last error line, and only an error line (not "Doc-tests ready").
+    @Test func anUnwrittenReportQuotesTheStepsLastErrorLine() throws {
+        func step(_ tail: String) -> StepEvidence {
+            var step = StepEvidence(
+                name: "rust/test", kind: .test, result: Self.exited(0), limits: ResourceLimits(),
+                reports: [
+                    ReportEvidence(
+                        name: "coverage.json", kind: .coverage,
+                        content: .failure(ReportError(file: "coverage.json", reason: "missing")))
+                ])
+            step.outputTail = tail
+            return step
+        }
+        let said = step("   Doc-tests ready\nerror: no llvm-cov to read rustc's coverage profiles\n")
+        #expect(
+            try gate(VerdictEngine.evaluate([said]), .lineCoverage).reasons == [
+                "rust/test: coverage.json: missing; the step said: error: no llvm-cov to read rustc's coverage profiles"
+            ])
+        let quiet = step("   Doc-tests ready\n")
+        #expect(
+            try gate(VerdictEngine.evaluate([quiet]), .lineCoverage).reasons == ["rust/test: coverage.json: missing"])
+    }
+
     @Test func lintWarningsInformButErrorsBlock() throws {
         let pylint = try PylintJSONParser.parse(try Fixture.bytes("pylint.json"), file: "pylint.json")
         let ruff = try RuffJSONParser.parse(try Fixture.bytes("ruff.json"), file: "ruff.json")
