@@ -4,7 +4,7 @@ import Testing
 
 /// Every row of the attack table in SECURITY.md, run for real: each test asserts
 /// that the attack failed and that the host is unchanged.
-@Suite(.serialized) struct AttackTests {
+@Suite(.serialized, .needsSandboxes) struct AttackTests {
     /// x86_64 system-call numbers the probes call directly.
     static let syscalls: [(name: String, number: Int)] = [
         ("ptrace", 101), ("process_vm_readv", 310), ("process_vm_writev", 311), ("userfaultfd", 323),

@@ -6,7 +6,7 @@ import Testing
 
 /// Resource bombs and runaway processes: each is stopped by its limit, and the
 /// result record names it.
-@Suite(.serialized) struct LimitTests {
+@Suite(.serialized, .needsSandboxes) struct LimitTests {
     static let cgroupsAvailable: Bool = {
         if case .unavailable = CgroupHost.detect() { return false }
         return Harness.isRoot
@@ -206,7 +206,7 @@ import Testing
 }
 
 /// How a step starts, ends and reports when things go wrong outside the command.
-@Suite struct LifecycleTests {
+@Suite(.needsSandboxes) struct LifecycleTests {
     @Test func missingWorkspaceIsASetupFailure() {
         let run = Harness.run(["/bin/true"]) { $0.workspace = "/nonexistent/checkout" }
         #expect(run.result.status == .setupFailed)

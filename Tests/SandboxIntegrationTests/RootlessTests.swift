@@ -3,7 +3,7 @@ import Testing
 
 /// `sandbox` run by an ordinary user: still contained, with the limits the host
 /// gives such a user, and it says which ones it could not have.
-@Suite(.serialized) struct RootlessTests {
+@Suite(.serialized, .needsSandboxes) struct RootlessTests {
     static let userName = "sandbox-test"
 
     /// The user to run as (created when root), and a copy of the binary that user can execute.

@@ -3,9 +3,9 @@ import Testing
 
 /// `sandbox verify` end to end on the examples, with real pytest, coverage.py and
 /// ruff installed from PyPI by the policy's own install step.
-@Suite(.serialized) struct VerifyTests {
+@Suite(.serialized, .needsSandboxes) struct VerifyTests {
     static let examples = Harness.packageRoot.appendingPathComponent("examples")
-    static let available = FileManager.default.fileExists(atPath: Harness.binary)
+    static let available = Harness.sandboxesRequired || FileManager.default.fileExists(atPath: Harness.binary)
 
     /// Every file's path, size, mode and content digest: the tree, byte for byte.
     static func fingerprint(_ root: URL) throws -> [String: String] {
