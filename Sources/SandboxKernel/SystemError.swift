@@ -2,7 +2,7 @@ import Glibc
 
 /// A system call or kernel interface that failed, with its errno and the path
 /// or object it concerned. Reads as "pivot_root: Operation not permitted".
-public struct SystemError: Error, CustomStringConvertible, Sendable {
+public struct SystemError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The operation: "pivot_root", "write memory.limit_in_bytes".
     public var operation: String
     /// The errno, or nil for a failure that is not one (a short read, a bad value).
