@@ -68,7 +68,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SandboxUnitTests",
-            dependencies: ["SandboxModel", "SandboxKernel", "SandboxReports", "SandboxSupervisor"],
+            dependencies: ["CSandbox", "SandboxModel", "SandboxKernel", "SandboxReports", "SandboxSupervisor"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
