@@ -3,7 +3,7 @@ import SandboxKernel
 public import SandboxModel
 public import SandboxPolicy
 public import SandboxReports
-public import SandboxSupervisor
+import SandboxSupervisor
 public import SandboxVerdict
 
 /// Why `sandbox verify` could not give a verdict at all.
@@ -88,8 +88,9 @@ public enum VerifyProgress: Sendable {
 public struct Verifier: Sendable {
     public var policies: PolicySet
     public var images: [String: ToolchainImage]
-    /// Every sandbox of a verification shares one probe of the host.
-    public var supervisor: Supervisor
+    /// What runs the sandboxes: by default a supervisor, and every sandbox of a
+    /// verification shares its one probe of the host.
+    public var runner: any SandboxRunner
     let cgroups: CgroupHost
     /// The working copy's size bound (a tmpfs when running as root).
     public var workspaceSize = ByteSize.gibibytes(4)
@@ -97,13 +98,14 @@ public struct Verifier: Sendable {
     /// are dropped once parsed, so that large reports are not held to the end.
     public var keepsReportFiles = false
 
-    public init(policies: PolicySet, images: [String: ToolchainImage]) {
+    public init(policies: PolicySet, images: [String: ToolchainImage], runner: (any SandboxRunner)? = nil) {
         self.policies = policies
         self.images = images
         cgroups = CgroupHost.detect()
-        supervisor = Supervisor(host: HostProbe.layout(), cgroups: cgroups)
+        var supervisor = Supervisor(host: HostProbe.layout(), cgroups: cgroups)
         // One note in the verdict instead of a line per sandbox.
         supervisor.notices = -1
+        self.runner = runner ?? supervisor
     }
 
     /// Where each step's reports go inside the sandbox, cleared before it runs.
@@ -138,7 +140,7 @@ public struct Verifier: Sendable {
         }
         let override = try readOverride(tree)
         let excluded = Set(languages.flatMap(\.copyExclude)).sorted()
-        let work = try Workspace(copying: tree, excluding: excluded, supervisor: supervisor, size: workspaceSize)
+        let work = try Workspace(copying: tree, excluding: excluded, runner: runner, size: workspaceSize)
 
         var records: [StepRecord] = []
         var notes: [String] = work.notes
@@ -166,7 +168,7 @@ public struct Verifier: Sendable {
                 records.append(record)
             }
         }
-        if let problem = work.remove(supervisor: supervisor) { notes.append(problem) }
+        if let problem = work.remove(runner: runner) { notes.append(problem) }
         var verdict = VerdictEngine.evaluate(records.map(\.evidence), gates: gates)
         verdict.notes = notes
         return VerifyOutcome(languages: languages.map(\.language), steps: records, verdict: verdict, policyNotes: notes)
@@ -237,8 +239,7 @@ public struct Verifier: Sendable {
             try? configuration.setEnvironment(parsing: "PATH=" + (image.path + [base]).joined(separator: ":"))
         }
         let cap = Int(min(limits.output.bytes, UInt64(Self.reportCap)))
-        let (result, stdout, stderr) = Workspace.capture(
-            configuration, supervisor: supervisor, cap: cap, stderrCap: cap)
+        let (result, stdout, stderr) = runner.capture(configuration, stdoutCap: cap, stderrCap: cap)
         evidence.result = result
         evidence.outputTail = String(decoding: Self.tail(of: step, stdout: stdout, stderr: stderr), as: UTF8.self)
         var kept: [KeptReport] = []
@@ -301,7 +302,7 @@ public struct Verifier: Sendable {
             guard stepStarted else {
                 return (Self.unread(spec, stepKind: stepKind, reason: "not written: the step could not start"), nil)
             }
-            switch work.readInside(path, supervisor: supervisor, cap: Self.reportCap) {
+            switch work.readInside(path, runner: runner, cap: Self.reportCap) {
             case .success(let read): bytes = read
             case .failure(let failure): return (Self.unread(spec, stepKind: stepKind, reason: failure.reason), nil)
             }

@@ -17,7 +17,8 @@ struct Workspace {
     var notes: [String] = []
 
     /// `excluding` names entries at the tree's root that are not copied.
-    init(copying tree: String, excluding: [String] = [], supervisor: Supervisor, size: ByteSize) throws(VerifyError) {
+    init(copying tree: String, excluding: [String] = [], runner: any SandboxRunner, size: ByteSize) throws(VerifyError)
+    {
         do {
             parent = try Descriptor.makeTemporaryDirectory(prefix: "sandbox-verify")
         } catch {
@@ -54,11 +55,11 @@ struct Workspace {
         copy.workspace = path
         copy.binds = [BindMount(source: tree, destination: "/source")]
         copy.limits.timeout = .minutes(10)
-        let (result, _, stderr) = Self.capture(copy, supervisor: supervisor, cap: 1 << 16)
+        let (result, _, stderr) = runner.capture(copy, stdoutCap: 1 << 16, stderrCap: 1 << 16)
         let unreadable = result.status == .exited ? Self.unreadablePaths(in: stderr) : nil
         guard result.status == .exited, result.exitCode == 0 || unreadable?.isEmpty == false else {
             let detail = result.setupFailure?.message ?? String(decoding: stderr, as: UTF8.self)
-            _ = remove(supervisor: supervisor)
+            _ = remove(runner: runner)
             throw .sandbox("could not copy \(tree) into a sandbox: \(detail)")
         }
         if let unreadable, !unreadable.isEmpty {
@@ -92,7 +93,7 @@ struct Workspace {
 
     /// Reads a regular file as the sandbox sees it, through a pipe, at most `cap`
     /// bytes. A FIFO, device or directory planted at the path is refused unread.
-    func readInside(_ file: String, supervisor: Supervisor, cap: Int) -> Result<[UInt8], ReportFailure> {
+    func readInside(_ file: String, runner: any SandboxRunner, cap: Int) -> Result<[UInt8], ReportFailure> {
         let script = """
             if [ -f "$1" ]; then exec cat -- "$1"; elif [ -e "$1" ] || [ -L "$1" ]; then exit 3; else exit 1; fi
             """
@@ -100,7 +101,7 @@ struct Workspace {
         read.workspace = path
         read.limits.output = ByteSize(bytes: UInt64(cap))
         read.limits.timeout = .minutes(1)
-        let (result, stdout, stderr) = Self.capture(read, supervisor: supervisor, cap: cap)
+        let (result, stdout, stderr) = runner.capture(read, stdoutCap: cap, stderrCap: 1 << 16)
         if result.status == .outputLimit { return .failure(ReportFailure("larger than \(cap >> 20) MiB")) }
         if result.status == .exited, result.exitCode == 3 { return .failure(ReportFailure("not a regular file")) }
         guard result.status == .exited, result.exitCode == 0 else {
@@ -112,7 +113,7 @@ struct Workspace {
 
     /// Empties and removes the copy; returns what could not be removed, if anything.
     @discardableResult
-    func remove(supervisor: Supervisor) -> String? {
+    func remove(runner: any SandboxRunner) -> String? {
         if mounted {
             umount2(path, Int32(MNT_DETACH))
         } else {
@@ -121,7 +122,7 @@ struct Workspace {
                 "/bin/sh", "-c", "chmod -R u+rwX /workspace && find /workspace -mindepth 1 -delete",
             ])
             clean.workspace = path
-            let (result, _, stderr) = Self.capture(clean, supervisor: supervisor, cap: 1 << 12)
+            let (result, _, stderr) = runner.capture(clean, stdoutCap: 1 << 12, stderrCap: 1 << 16)
             if result.exitCode != 0 {
                 return "could not empty the working copy \(path): "
                     + String(decoding: stderr.prefix(300), as: UTF8.self)
@@ -131,25 +132,6 @@ struct Workspace {
             return "could not remove the working copy \(parent): \(String(cString: strerror(errno)))"
         }
         return nil
-    }
-
-    /// Runs a sandbox and returns its result with what it wrote.
-    static func capture(
-        _ configuration: RunConfiguration, supervisor: Supervisor, cap: Int, stderrCap: Int = 1 << 16
-    ) -> (StepResult, [UInt8], [UInt8]) {
-        let out = try? Descriptor.anonymousFile()
-        let err = try? Descriptor.anonymousFile()
-        defer {
-            if let out { close(out) }
-            if let err { close(err) }
-        }
-        guard let out, let err else {
-            var result = StepResult(status: .setupFailed)
-            result.setupFailure = .init(stage: "capture", errno: errno, message: "cannot create capture files in /tmp")
-            return (result, [], [])
-        }
-        let result = supervisor.run(configuration, stdout: out, stderr: err)
-        return (result, Descriptor.contents(of: out, limit: cap), Descriptor.contents(of: err, limit: stderrCap))
     }
 }
 
