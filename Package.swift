@@ -78,7 +78,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SandboxVerifyTests",
-            dependencies: ["SandboxVerify", "SandboxPolicy"],
+            dependencies: ["SandboxVerify", "SandboxPolicy", "SandboxSupervisor", "SandboxModel"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -66,6 +66,15 @@ public enum HostProbe {
         sbx_private_mount_namespace() == 0
     }
 
+    /// Whether this process already runs under a seccomp filter (`Seccomp: 2` in
+    /// /proc/self/status): inside a container or a sandbox, where creating
+    /// namespaces may be refused, and where `sandbox`'s own filter refuses it and
+    /// counts every attempt.
+    public static var runsUnderSeccompFilter: Bool {
+        guard let status = Descriptor.readSmallFile("/proc/self/status") else { return false }
+        return status.split(separator: "\n").contains { $0.hasPrefix("Seccomp:") && $0.hasSuffix("2") }
+    }
+
     /// This executable's path (/proc/self/exe).
     public static var executablePath: String? { symlinkTarget("/proc/self/exe") }
 

@@ -18,6 +18,11 @@ public struct KernelReport: Sendable {
     }
 
     public static func gather() -> KernelReport {
+        gather(cgroups: .detect(), probe: probeSandbox)
+    }
+
+    /// `probe` starts the probe sandbox in the hierarchy `cgroups`.
+    static func gather(cgroups: CgroupHost, probe: (CgroupHost) -> StepResult) -> KernelReport {
         var report = KernelReport()
         var name = utsname()
         uname(&name)
@@ -41,6 +46,13 @@ public struct KernelReport: Sendable {
         }
         report.findings.append(("user namespaces", namespaces))
 
+        if HostProbe.runsUnderSeccompFilter {
+            report.findings.append(
+                (
+                    "this process",
+                    "already under a seccomp filter (in a container or a sandbox?): namespaces may be refused"
+                ))
+        }
         let actions = read("/proc/sys/kernel/seccomp/actions_avail") ?? ""
         report.findings.append(("seccomp actions", actions.isEmpty ? "unavailable" : actions))
         report.findings.append(("libseccomp", SeccompCompiler.libraryVersion))
@@ -49,7 +61,6 @@ public struct KernelReport: Sendable {
             report.findings.append(("seccomp", "the kernel lacks user_notif: refused calls cannot be answered"))
         }
 
-        let cgroups = CgroupHost.detect()
         var cgroupMode: String?
         switch cgroups {
         case .unavailable(let reason):
@@ -67,11 +78,7 @@ public struct KernelReport: Sendable {
         if cgroupMode == nil && geteuid() == 0 { report.containmentAvailable = false }
 
         // The real test: a sandbox, start to finish.
-        let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
-        var probe = Supervisor(cgroups: cgroups)
-        probe.notices = devNull
-        let outcome = probe.run(RunConfiguration(command: ["/bin/true"]), stdout: devNull, stderr: devNull)
-        close(devNull)
+        let outcome = probe(cgroups)
         if outcome.status == .exited && outcome.exitCode == 0 {
             report.findings.append(
                 ("probe sandbox", "/bin/true ran in new user, mount, PID, network, IPC, UTS and cgroup namespaces"))
@@ -94,6 +101,15 @@ public struct KernelReport: Sendable {
             ("mode: cpu time", cpuacct ? "whole step (cgroup accounting) and RLIMIT_CPU" : "RLIMIT_CPU per process"))
         report.findings.append(("mode: wall clock, output", "supervisor"))
         return report
+    }
+
+    /// Runs /bin/true in a real sandbox.
+    static func probeSandbox(_ cgroups: CgroupHost) -> StepResult {
+        let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(devNull) }
+        var probe = Supervisor(cgroups: cgroups)
+        probe.notices = devNull
+        return probe.run(RunConfiguration(command: ["/bin/true"]), stdout: devNull, stderr: devNull)
     }
 
     static func read(_ path: String) -> String? {

@@ -1,5 +1,6 @@
-import Glibc
+import Foundation
 import SandboxKernel
+import SandboxModel
 import Testing
 
 @testable import SandboxSupervisor
@@ -7,7 +8,43 @@ import Testing
 /// `sandbox doctor`'s report, here or inside a sandbox: what it says must agree
 /// with the kernel, and "containment: available" only with a probe that ran.
 @Suite struct KernelReportTests {
-    @Test func theReportAgreesWithTheKernelAndItsProbe() throws {
+    /// What the report concludes from its probe, with the probe's outcome given.
+    @Test func aFailedProbeMeansNoContainmentAndSaysWhy() {
+        let refused: (CgroupHost) -> StepResult = { _ in
+            var result = StepResult(status: .setupFailed)
+            result.setupFailure = .init(stage: "clone", errno: EPERM, message: "clone: Operation not permitted")
+            return result
+        }
+        let report = KernelReport.gather(cgroups: .unavailable(reason: "no hierarchy in this test"), probe: refused)
+        let findings = Dictionary(report.findings, uniquingKeysWith: { first, _ in first })
+        #expect(findings["probe sandbox"] == "failed: clone: Operation not permitted")
+        #expect(findings["cgroups"] == "no hierarchy in this test")
+        #expect(findings["mode: memory"] == "per process only (RLIMIT_AS): no cgroup")
+        #expect(findings["mode: processes"] == "RLIMIT_NPROC only")
+        #expect(findings["mode: cpu time"] == "RLIMIT_CPU per process")
+        #expect(!report.containmentAvailable)
+        #expect(report.text.hasSuffix("containment: NOT available\n"))
+    }
+
+    @Test func aProbeThatRanIsReported() {
+        let ran: (CgroupHost) -> StepResult = { _ in StepResult(status: .exited, exitCode: 0) }
+        let report = KernelReport.gather(cgroups: .unavailable(reason: "none"), probe: ran)
+        let findings = Dictionary(report.findings, uniquingKeysWith: { first, _ in first })
+        #expect(
+            findings["probe sandbox"]
+                == "/bin/true ran in new user, mount, PID, network, IPC, UTS and cgroup namespaces")
+        // Root without a cgroup has no memory bound for its steps: no containment.
+        #expect(report.containmentAvailable == (geteuid() != 0 && findings["seccomp"] == nil))
+    }
+
+    /// Not under a seccomp filter (inside `sandbox verify`): its probe sandbox
+    /// would be a refused clone, counted against the step.
+    @Test(
+        .enabled(
+            if: !HostProbe.runsUnderSeccompFilter
+                || ProcessInfo.processInfo.environment["SANDBOX_TESTS_NEED_SANDBOXES"] == "1",
+            "under a seccomp filter, where the probe's clone would be refused"))
+    func theReportAgreesWithTheKernelAndItsProbe() throws {
         let report = KernelReport.gather()
         let findings = Dictionary(report.findings, uniquingKeysWith: { first, _ in first })
         var name = utsname()

@@ -27,8 +27,13 @@ struct UncontainedRunner: SandboxRunner {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outURL = scratch.appendingPathComponent("stdout")
         let errURL = scratch.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        for url in [outURL, errURL] {
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                var result = StepResult(status: .setupFailed)
+                result.setupFailure = .init(stage: "capture", errno: nil, message: "cannot create \(url.path)")
+                return (result, [], [])
+            }
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = Array(command.dropFirst())

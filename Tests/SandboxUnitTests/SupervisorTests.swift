@@ -1,0 +1,86 @@
+import Foundation
+import SandboxModel
+import Testing
+
+@testable import SandboxKernel
+@testable import SandboxSupervisor
+
+/// What the supervisor decides before any sandbox exists: bad input is a
+/// setup failure that names it, and the launch plan carries the limits.
+@Suite struct SupervisorTests {
+    static func run(_ configuration: RunConfiguration) -> StepResult {
+        var supervisor = Supervisor(cgroups: .unavailable(reason: "no hierarchy in this test"))
+        supervisor.notices = -1
+        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(null) }
+        return supervisor.run(configuration, stdout: null, stderr: null)
+    }
+
+    @Test func anEmptyCommandIsASetupFailure() {
+        let result = Self.run(RunConfiguration(command: []))
+        #expect(result.status == .setupFailed)
+        #expect(result.setupFailure?.stage == "command")
+        #expect(result.setupFailure?.message == "command (no command given)")
+    }
+
+    /// An earlier step may plant a link to redirect the next one's workspace.
+    @Test func aWorkspaceReachedThroughALinkIsRefused() throws {
+        let parent = try Descriptor.makeTemporaryDirectory(prefix: "supervisor-test")
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        try FileManager.default.createDirectory(atPath: parent + "/real", withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: parent + "/link", withDestinationPath: "real")
+        var configuration = RunConfiguration(command: ["/bin/true"])
+        configuration.workspace = parent + "/link"
+        let result = Self.run(configuration)
+        #expect(result.status == .setupFailed)
+        #expect(result.setupFailure?.stage == "workspace")
+        #expect(result.setupFailure?.errno == ELOOP)
+        #expect(result.setupFailure?.message.contains("give the real path") == true)
+        configuration.workspace = parent + "/absent"
+        #expect(Self.run(configuration).setupFailure?.errno == ENOENT)
+    }
+
+    /// "/" is root's and not world-writable: never the sandbox's to write.
+    @Test func aWorkspaceTheSandboxCannotWriteIsRefused() {
+        var configuration = RunConfiguration(command: ["/bin/true"])
+        configuration.workspace = "/"
+        let result = Self.run(configuration)
+        #expect(result.setupFailure?.errno == EACCES)
+        let uid = Supervisor.hostIdentity.uid
+        #expect(
+            result.setupFailure?.message.contains("owned by uid 0, but the sandbox runs as host uid \(uid)") == true)
+    }
+
+    /// Without a cgroup, root is refused (memory would be unbounded); anyone else
+    /// gets per-process limits in the plan.
+    @Test func aPlanCarriesTheLimitsAndTheCommand() throws {
+        var configuration = RunConfiguration(command: ["pytest", "-q"])
+        configuration.limits.pids = 64
+        configuration.limits.cpuTime = TimeSpan(milliseconds: 1500)
+        configuration.network = .none
+        try configuration.setEnvironment(parsing: "PATH=/opt/tools/bin:/usr/bin")
+        let supervisor = Supervisor(cgroups: .unavailable(reason: "no hierarchy in this test"))
+        let host = Supervisor.Host(
+            layout: HostProbe.layout(), cgroups: .unavailable(reason: "no hierarchy in this test"))
+        let filter = SeccompCompiler.PendingFilter(configuration.seccomp, cache: nil)
+        if geteuid() == 0 {
+            #expect(throws: SystemError("cgroup", errno: nil, hint: "no hierarchy in this test")) {
+                try supervisor.prepare(configuration, host: host, filter: filter)
+            }
+            return
+        }
+        let prepared = try supervisor.prepare(configuration, host: host, filter: filter)
+        let plan = prepared.plan
+        #expect(!prepared.usesCgroup)
+        #expect(plan.command == ["pytest", "-q"])
+        #expect(plan.searchPath == "/opt/tools/bin:/usr/bin")
+        #expect(plan.environment.contains("PATH=/opt/tools/bin:/usr/bin"))
+        #expect(plan.newNetwork)
+        #expect(!plan.filter.isEmpty)
+        let limits = Dictionary(plan.limits.map { ($0.resource, $0.soft) }) { $1 }
+        #expect(limits[Int32(__RLIMIT_NPROC.rawValue)] == 65, "one above the cgroup's bound, which counts init")
+        #expect(limits[Int32(RLIMIT_CPU.rawValue)] == 2, "CPU seconds round up")
+        #expect(limits[Int32(RLIMIT_AS.rawValue)] == configuration.limits.memory.bytes)
+        #expect(limits[Int32(RLIMIT_CORE.rawValue)] == 0)
+    }
+}
