@@ -95,17 +95,82 @@ public enum SandboxLauncher {
     /// Clones init, maps its users and lets it build the root while `place` puts
     /// it in its cgroup; then lets it start the command.
     public static func launch(_ plan: LaunchPlan, place: (Int32) throws -> Void) throws -> SandboxProcess {
+        let operations = try rootOperations(plan)
+        let output = try Descriptor.pipe()
+        let errors = try Descriptor.pipe()
+        let failures = try Descriptor.pipe()
+        let status = try Descriptor.pipe()
+        let start = try Descriptor.pipe()
+        let listener = try Descriptor.socketPair()
+        let child = ChildDescriptors(
+            stdout: output.write, stderr: errors.write, failures: failures.write, status: status.write,
+            listener: listener.1, start: start.read)
+        let childEnds = [child.stdout, child.stderr, child.failures, child.status, child.listener, child.start]
+        var process = SandboxProcess(
+            initPid: -1, stdout: output.read, stderr: errors.read, failures: failures.read, status: status.read,
+            listenerSocket: listener.0)
+        let pid = withSpawnConfiguration(plan, operations: operations, child: child) { sbx_spawn(&$0) }
+        childEnds.forEach(Descriptor.close)
+        guard pid > 0 else {
+            process.closeAll()
+            Descriptor.close(start.write)
+            throw SystemError(
+                "clone", errno: -pid,
+                hint: -pid == EPERM || -pid == ENOSPC ? "user namespaces may be disabled; run `sandbox doctor`" : nil)
+        }
+        process.initPid = pid
+        do {
+            // Only an unprivileged supervisor must deny setgroups before writing the
+            // gid map; root leaves it so init can drop the groups it inherited.
+            if !plan.clearsGroups {
+                try Descriptor.writeFile("/proc/\(pid)/setgroups", "deny")
+            }
+            try Descriptor.writeFile("/proc/\(pid)/uid_map", "0 \(plan.hostUID) 1\n")
+            try Descriptor.writeFile("/proc/\(pid)/gid_map", "0 \(plan.hostGID) 1\n")
+            try Descriptor.writeAll(start.write, "g")
+            // Init builds the root meanwhile; it starts the command only after the next byte.
+            try place(pid)
+            try Descriptor.writeAll(start.write, "g")
+        } catch {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+            process.closeAll()
+            Descriptor.close(start.write)
+            throw error
+        }
+        Descriptor.close(start.write)
+        return process
+    }
+
+    /// What init performs to build the root: the root's own tmpfs, then the
+    /// plan's operations, each bind's source resolved now. Init opens that path
+    /// refusing every link: what is swapped in after this check is refused, not
+    /// followed.
+    static func rootOperations(_ plan: LaunchPlan) throws -> [RootOperation] {
         var operations: [RootOperation] = [.tmpfs("", size: rootSize, mode: 0o755)]
         for operation in plan.operations {
             if case .bind(let source, let target, let readOnly, let devices) = operation {
-                // Init opens the resolved path refusing every link: what is swapped in
-                // after this check is refused, not followed.
                 let resolved = try HostProbe.resolve(source, role: "mount source")
                 operations.append(.bind(source: resolved, target: target, readOnly: readOnly, devices: devices))
             } else {
                 operations.append(operation)
             }
         }
+        return operations
+    }
+
+    /// The child's ends of the pipes and sockets between it and the supervisor.
+    struct ChildDescriptors {
+        var stdout, stderr, failures, status, listener, start: Int32
+    }
+
+    /// Calls `body` with the C configuration of `plan`: strings and arrays it
+    /// points to live only while `body` runs.
+    static func withSpawnConfiguration<Result>(
+        _ plan: LaunchPlan, operations: [RootOperation], child: ChildDescriptors,
+        _ body: (inout sbx_spawn_config) -> Result
+    ) -> Result {
         var owned: [UnsafeMutablePointer<CChar>] = []
         defer { owned.forEach { free($0) } }
         func cString(_ text: String) -> UnsafeMutablePointer<CChar> {
@@ -150,19 +215,7 @@ public enum SandboxLauncher {
         let envp: [UnsafeMutablePointer<CChar>?] = plan.environment.map { cString($0) } + [nil]
         let limits = plan.limits.map { sbx_resource_limit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
         let user = RunConfiguration.user
-
-        let output = try Descriptor.pipe()
-        let errors = try Descriptor.pipe()
-        let failures = try Descriptor.pipe()
-        let status = try Descriptor.pipe()
-        let start = try Descriptor.pipe()
-        let listener = try Descriptor.socketPair()
-        let childEnds = [output.write, errors.write, failures.write, status.write, start.read, listener.1]
-        var process = SandboxProcess(
-            initPid: -1, stdout: output.read, stderr: errors.read, failures: failures.read, status: status.read,
-            listenerSocket: listener.0)
-
-        let pid: pid_t = plan.filter.withUnsafeBytes { filter in
+        return plan.filter.withUnsafeBytes { filter in
             cOperations.withUnsafeBufferPointer { ops in
                 limits.withUnsafeBufferPointer { limitPointer in
                     argv.withUnsafeBufferPointer { argvPointer in
@@ -186,49 +239,18 @@ public enum SandboxLauncher {
                             config.limit_count = limitPointer.count
                             config.filter = filter.baseAddress
                             config.filter_length = filter.count
-                            config.stdout_fd = output.write
-                            config.stderr_fd = errors.write
-                            config.failure_fd = failures.write
-                            config.status_fd = status.write
-                            config.listener_socket = listener.1
-                            config.start_fd = start.read
-                            return sbx_spawn(&config)
+                            config.stdout_fd = child.stdout
+                            config.stderr_fd = child.stderr
+                            config.failure_fd = child.failures
+                            config.status_fd = child.status
+                            config.listener_socket = child.listener
+                            config.start_fd = child.start
+                            return body(&config)
                         }
                     }
                 }
             }
         }
-        childEnds.forEach(Descriptor.close)
-        guard pid > 0 else {
-            process.closeAll()
-            Descriptor.close(start.write)
-            throw SystemError(
-                "clone", errno: -pid,
-                hint: -pid == EPERM || -pid == ENOSPC ? "user namespaces may be disabled; run `sandbox doctor`" : nil)
-        }
-        process.initPid = pid
-        do {
-            // Only an unprivileged supervisor must deny setgroups before writing the
-            // gid map; root leaves it so init can drop the groups it inherited.
-            if !plan.clearsGroups {
-                try Descriptor.writeFile("/proc/\(pid)/setgroups", "deny")
-            }
-            try Descriptor.writeFile("/proc/\(pid)/uid_map", "0 \(plan.hostUID) 1\n")
-            try Descriptor.writeFile("/proc/\(pid)/gid_map", "0 \(plan.hostGID) 1\n")
-            try Descriptor.writeAll(start.write, "g")
-            // Init builds the root meanwhile; it starts the command only after the next byte.
-            try place(pid)
-            try Descriptor.writeAll(start.write, "g")
-        } catch {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            _ = waitpid(pid, &status, 0)
-            process.closeAll()
-            Descriptor.close(start.write)
-            throw error
-        }
-        Descriptor.close(start.write)
-        return process
     }
 
     /// Names the root-building operation a child reported by index ("mount /usr").

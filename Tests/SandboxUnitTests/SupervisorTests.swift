@@ -40,15 +40,20 @@ import Testing
         #expect(Self.run(configuration).setupFailure?.errno == ENOENT)
     }
 
-    /// "/" is root's and not world-writable: never the sandbox's to write.
+    /// /usr is root's (or, inside a sandbox, the unmapped overflow uid's) and not
+    /// world-writable: never the sandbox's to write.
     @Test func aWorkspaceTheSandboxCannotWriteIsRefused() {
         var configuration = RunConfiguration(command: ["/bin/true"])
-        configuration.workspace = "/"
+        configuration.workspace = "/usr"
         let result = Self.run(configuration)
         #expect(result.setupFailure?.errno == EACCES)
+        var info = stat()
+        #expect(stat("/usr", &info) == 0)
         let uid = Supervisor.hostIdentity.uid
         #expect(
-            result.setupFailure?.message.contains("owned by uid 0, but the sandbox runs as host uid \(uid)") == true)
+            result.setupFailure?.message.contains(
+                "owned by uid \(info.st_uid), but the sandbox runs as host uid \(uid)") == true,
+            "\(result.setupFailure?.message ?? "")")
     }
 
     /// Without a cgroup, root is refused (memory would be unbounded); anyone else
