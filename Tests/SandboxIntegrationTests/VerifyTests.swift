@@ -455,6 +455,26 @@ import Testing
         #expect((Self.gate(verdict, "unformatted-files")["reasons"] as? [String]) == ["src/lib.rs: not formatted"])
     }
 
+    /// `sandbox verify` on this repository: its own build, formatting, tests and
+    /// coverage, judged in sandboxes. The suites that start sandboxes skip there
+    /// (creating namespaces is refused inside one) and are counted as skipped;
+    /// the rest must pass and cover at least 80% of Sources/.
+    @Test(
+        .enabled(
+            if: available && FileManager.default.fileExists(atPath: "/opt/swift/usr/bin/swift"),
+            "needs the Swift toolchain at /opt/swift"))
+    func thisRepositoryIsMergeReady() throws {
+        let outcome = try Harness.cli(["verify", "--format", "json", Harness.packageRoot.path])
+        let verdict = (try? JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8))) as? [String: Any] ?? [:]
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr.suffix(2000))")
+        #expect(Self.gate(verdict, "containment")["actual"] as? Int == 0, "no probe tried to clone")
+        #expect(Self.gate(verdict, "compiler-warnings")["actual"] as? Int == 0)
+        #expect(Self.gate(verdict, "test-failures")["actual"] as? Int == 0)
+        #expect((Self.gate(verdict, "tests-ran")["actual"] as? Int ?? 0) > 100)
+        #expect((verdict["skippedTests"] as? Int ?? 0) > 0, "the sandbox-starting suites skip inside a sandbox")
+        #expect((Self.gate(verdict, "line-coverage")["actual"] as? Double ?? 0) >= 80)
+    }
+
     @Test(.enabled(if: available, "needs the built sandbox executable"))
     func usageErrorsExitTwo() throws {
         let empty = Harness.temporaryDirectory()
