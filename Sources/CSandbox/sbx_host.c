@@ -25,6 +25,10 @@ int sbx_pipe(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }
 
+int sbx_make_temporary_file(char *template_path) {
+    return mkostemp(template_path, O_CLOEXEC);
+}
+
 int sbx_pidfd_open(pid_t pid) {
     return (int)syscall(SYS_pidfd_open, pid, 0);
 }

@@ -131,14 +131,14 @@ public enum Descriptor {
         return String(cString: result)
     }
 
-    /// An anonymous file (created and unlinked at once) to capture output in.
-    public static func anonymousFile() throws -> Int32 {
+    /// An anonymous file (created and unlinked at once) to capture output in,
+    /// close-on-exec from the start: sandboxes started on other threads must not
+    /// inherit it.
+    public static func anonymousFile() throws(SystemError) -> Int32 {
         var template = Array("/tmp/sandbox-capture-XXXXXX".utf8CString)
-        let fd = mkstemp(&template)
-        guard fd >= 0 else { throw SystemError.last("mkstemp", path: "/tmp") }
+        let fd = sbx_make_temporary_file(&template)
+        guard fd >= 0 else { throw SystemError.last("mkostemp", path: "/tmp") }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        // Close-on-exec at once: sandboxes started on other threads must not inherit it.
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         return fd
     }
 

@@ -1,34 +1,57 @@
 import Glibc
 import SandboxKernel
-public import SandboxModel
-public import SandboxSupervisor
+package import SandboxModel
+package import SandboxSupervisor
 
-/// How verification reaches sandboxes: it runs one configuration and returns
-/// the result with what the command wrote, each stream cut at its cap. The
-/// `Supervisor` is the one `sandbox verify` uses. Tests of the verifier's own
-/// logic may give another, which must honour the configuration's paths
-/// (/workspace, its binds) the way a sandbox would.
-public protocol SandboxRunner: Sendable {
-    func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> (StepResult, [UInt8], [UInt8])
+/// A finished sandbox: how it ended, and what it wrote, each stream cut at its cap.
+package struct CapturedRun: Sendable {
+    package var result: StepResult
+    package var stdout: [UInt8]
+    package var stderr: [UInt8]
+
+    package init(result: StepResult, stdout: [UInt8] = [], stderr: [UInt8] = []) {
+        self.result = result
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    /// A sandbox that could not be set up.
+    package static func setupFailed(stage: String, errno: Int32?, message: String) -> CapturedRun {
+        var result = StepResult(status: .setupFailed)
+        result.setupFailure = .init(stage: stage, errno: errno, message: message)
+        return CapturedRun(result: result)
+    }
+}
+
+/// How verification reaches sandboxes. `sandbox verify` always uses the
+/// `Supervisor`; only this package's tests give another (for the verifier's own
+/// logic, where no sandbox can start), which is why this is not public: a
+/// verdict is a statement about steps run under containment.
+package protocol SandboxRunner: Sendable {
+    /// Runs `configuration` to its end, keeping at most the caps of its output.
+    func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> CapturedRun
 }
 
 extension Supervisor: SandboxRunner {
     /// Runs a sandbox with its output captured in anonymous files.
-    public func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> (
-        StepResult, [UInt8], [UInt8]
-    ) {
-        let out = try? Descriptor.anonymousFile()
-        let err = try? Descriptor.anonymousFile()
-        defer {
-            if let out { close(out) }
-            if let err { close(err) }
+    package func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> CapturedRun {
+        let out: Int32
+        let err: Int32
+        do {
+            out = try Descriptor.anonymousFile()
+        } catch {
+            return .setupFailed(stage: "capture", errno: error.errno, message: "cannot capture output: \(error)")
         }
-        guard let out, let err else {
-            var result = StepResult(status: .setupFailed)
-            result.setupFailure = .init(stage: "capture", errno: errno, message: "cannot create capture files in /tmp")
-            return (result, [], [])
+        defer { close(out) }
+        do {
+            err = try Descriptor.anonymousFile()
+        } catch {
+            return .setupFailed(stage: "capture", errno: error.errno, message: "cannot capture output: \(error)")
         }
+        defer { close(err) }
         let result = run(configuration, stdout: out, stderr: err)
-        return (result, Descriptor.contents(of: out, limit: stdoutCap), Descriptor.contents(of: err, limit: stderrCap))
+        return CapturedRun(
+            result: result, stdout: Descriptor.contents(of: out, limit: stdoutCap),
+            stderr: Descriptor.contents(of: err, limit: stderrCap))
     }
 }

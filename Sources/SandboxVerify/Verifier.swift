@@ -1,5 +1,5 @@
 import Glibc
-import SandboxKernel
+package import SandboxKernel
 public import SandboxModel
 public import SandboxPolicy
 public import SandboxReports
@@ -88,9 +88,9 @@ public enum VerifyProgress: Sendable {
 public struct Verifier: Sendable {
     public var policies: PolicySet
     public var images: [String: ToolchainImage]
-    /// What runs the sandboxes: by default a supervisor, and every sandbox of a
+    /// What runs the sandboxes: a supervisor, and every sandbox of a
     /// verification shares its one probe of the host.
-    public var runner: any SandboxRunner
+    package var runner: any SandboxRunner
     let cgroups: CgroupHost
     /// The working copy's size bound (a tmpfs when running as root).
     public var workspaceSize = ByteSize.gibibytes(4)
@@ -98,14 +98,23 @@ public struct Verifier: Sendable {
     /// are dropped once parsed, so that large reports are not held to the end.
     public var keepsReportFiles = false
 
-    public init(policies: PolicySet, images: [String: ToolchainImage], runner: (any SandboxRunner)? = nil) {
-        self.policies = policies
-        self.images = images
-        cgroups = CgroupHost.detect()
+    public init(policies: PolicySet, images: [String: ToolchainImage]) {
+        let cgroups = CgroupHost.detect()
         var supervisor = Supervisor(host: HostProbe.layout(), cgroups: cgroups)
         // One note in the verdict instead of a line per sandbox.
         supervisor.notices = -1
-        self.runner = runner ?? supervisor
+        self.init(policies: policies, images: images, runner: supervisor, cgroups: cgroups)
+    }
+
+    /// With another runner than the supervisor: for this package's tests only.
+    package init(
+        policies: PolicySet, images: [String: ToolchainImage], runner: any SandboxRunner,
+        cgroups: CgroupHost = .unavailable(reason: "not probed")
+    ) {
+        self.policies = policies
+        self.images = images
+        self.runner = runner
+        self.cgroups = cgroups
     }
 
     /// Where each step's reports go inside the sandbox, cleared before it runs.
@@ -239,7 +248,8 @@ public struct Verifier: Sendable {
             try? configuration.setEnvironment(parsing: "PATH=" + (image.path + [base]).joined(separator: ":"))
         }
         let cap = Int(min(limits.output.bytes, UInt64(Self.reportCap)))
-        let (result, stdout, stderr) = runner.capture(configuration, stdoutCap: cap, stderrCap: cap)
+        let run = runner.capture(configuration, stdoutCap: cap, stderrCap: cap)
+        let (result, stdout, stderr) = (run.result, run.stdout, run.stderr)
         evidence.result = result
         evidence.outputTail = String(decoding: Self.tail(of: step, stdout: stdout, stderr: stderr), as: UTF8.self)
         var kept: [KeptReport] = []

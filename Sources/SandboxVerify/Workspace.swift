@@ -55,7 +55,8 @@ struct Workspace {
         copy.workspace = path
         copy.binds = [BindMount(source: tree, destination: "/source")]
         copy.limits.timeout = .minutes(10)
-        let (result, _, stderr) = runner.capture(copy, stdoutCap: 1 << 16, stderrCap: 1 << 16)
+        let run = runner.capture(copy, stdoutCap: 1 << 16, stderrCap: 1 << 16)
+        let (result, stderr) = (run.result, run.stderr)
         let unreadable = result.status == .exited ? Self.unreadablePaths(in: stderr) : nil
         guard result.status == .exited, result.exitCode == 0 || unreadable?.isEmpty == false else {
             let detail = result.setupFailure?.message ?? String(decoding: stderr, as: UTF8.self)
@@ -101,7 +102,8 @@ struct Workspace {
         read.workspace = path
         read.limits.output = ByteSize(bytes: UInt64(cap))
         read.limits.timeout = .minutes(1)
-        let (result, stdout, stderr) = runner.capture(read, stdoutCap: cap, stderrCap: 1 << 16)
+        let run = runner.capture(read, stdoutCap: cap, stderrCap: 1 << 16)
+        let (result, stdout, stderr) = (run.result, run.stdout, run.stderr)
         if result.status == .outputLimit { return .failure(ReportFailure("larger than \(cap >> 20) MiB")) }
         if result.status == .exited, result.exitCode == 3 { return .failure(ReportFailure("not a regular file")) }
         guard result.status == .exited, result.exitCode == 0 else {
@@ -122,10 +124,10 @@ struct Workspace {
                 "/bin/sh", "-c", "chmod -R u+rwX /workspace && find /workspace -mindepth 1 -delete",
             ])
             clean.workspace = path
-            let (result, _, stderr) = runner.capture(clean, stdoutCap: 1 << 12, stderrCap: 1 << 16)
-            if result.exitCode != 0 {
+            let run = runner.capture(clean, stdoutCap: 1 << 12, stderrCap: 1 << 16)
+            if run.result.exitCode != 0 {
                 return "could not empty the working copy \(path): "
-                    + String(decoding: stderr.prefix(300), as: UTF8.self)
+                    + String(decoding: run.stderr.prefix(300), as: UTF8.self)
             }
         }
         guard rmdir(path) == 0, rmdir(parent) == 0 else {

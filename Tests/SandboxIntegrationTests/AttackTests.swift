@@ -178,7 +178,7 @@ import Testing
 
     // MARK: a report path turned into a symlink to a host secret
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: Harness.binary), "needs the built sandbox executable"))
+    @Test(.enabled(if: Harness.binaryAvailable, "needs the built sandbox executable"))
     func resultFileIsNeverWrittenThroughALink() throws {
         let workspace = Harness.workspace()
         defer { try? FileManager.default.removeItem(at: workspace) }
@@ -194,7 +194,7 @@ import Testing
         #expect(try String(contentsOf: victim, encoding: .utf8) == "precious")
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: Harness.binary), "needs the built sandbox executable"))
+    @Test(.enabled(if: Harness.binaryAvailable, "needs the built sandbox executable"))
     func resultFileRefusesALinkedDirectoryOnTheWay() throws {
         let workspace = Harness.workspace()
         defer { try? FileManager.default.removeItem(at: workspace) }
@@ -353,7 +353,7 @@ import Testing
 
     // MARK: argument injection (flatpak CVE-2024-32462, firejail CVE-2020-17368)
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: Harness.binary), "needs the built sandbox executable"))
+    @Test(.enabled(if: Harness.binaryAvailable, "needs the built sandbox executable"))
     func commandWordsAreNeverOptions() throws {
         // A command that looks like an option is looked up as a command, not parsed.
         let dashed = try Harness.cli(["run", "--", "--workspace=/", "-c", "id"])

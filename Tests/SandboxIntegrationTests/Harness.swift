@@ -32,6 +32,10 @@ enum Harness {
     /// where sandboxes cannot start, so that CI can never pass by skipping them.
     static let sandboxesRequired = ProcessInfo.processInfo.environment["SANDBOX_TESTS_NEED_SANDBOXES"] == "1"
 
+    /// Whether the tests that run the `sandbox` executable can: always under
+    /// `make test`, where a missing binary must fail them.
+    static let binaryAvailable = sandboxesRequired || FileManager.default.fileExists(atPath: binary)
+
     /// Whether a real sandbox starts here. Inside one (`sandbox verify` on this
     /// repository) creating namespaces is refused, as SECURITY.md requires, so the
     /// tests that need them are skipped there, and counted as skipped. Under a

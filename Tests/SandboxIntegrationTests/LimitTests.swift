@@ -182,7 +182,7 @@ import Testing
 
     @Test(
         .enabled(if: cgroupsAvailable, "needs root and a cgroup hierarchy"),
-        .enabled(if: FileManager.default.fileExists(atPath: Harness.binary), "needs the built sandbox executable"))
+        .enabled(if: Harness.binaryAvailable, "needs the built sandbox executable"))
     func stepGroupsAreRemovedAndAbandonedOnesCleanedUp() throws {
         guard case .v1(let memory, _, _) = CgroupHost.detect() else { return }
         let steps = memory + "/sandbox-steps"
@@ -287,7 +287,7 @@ import Testing
         #expect(run.stdout == "before\n")
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: Harness.binary), "needs the built sandbox executable"))
+    @Test(.enabled(if: Harness.binaryAvailable, "needs the built sandbox executable"))
     func signalsAreRelayedToTheCommand() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Harness.binary)
@@ -306,7 +306,7 @@ import Testing
         #expect(String(decoding: rest, as: UTF8.self) == "got TERM\n")
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: Harness.binary), "needs the built sandbox executable"))
+    @Test(.enabled(if: Harness.binaryAvailable, "needs the built sandbox executable"))
     func killingTheSupervisorKillsTheSandbox() throws {
         let workspace = Harness.workspace()
         defer { try? FileManager.default.removeItem(at: workspace) }

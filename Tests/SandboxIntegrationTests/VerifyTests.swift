@@ -5,7 +5,7 @@ import Testing
 /// ruff installed from PyPI by the policy's own install step.
 @Suite(.serialized, .needsSandboxes) struct VerifyTests {
     static let examples = Harness.packageRoot.appendingPathComponent("examples")
-    static let available = Harness.sandboxesRequired || FileManager.default.fileExists(atPath: Harness.binary)
+    static let available = Harness.binaryAvailable
 
     /// Every file's path, size, mode and content digest: the tree, byte for byte.
     static func fingerprint(_ root: URL) throws -> [String: String] {
@@ -422,6 +422,32 @@ import Testing
         // llvm-cov report on the same crate, run bare: 9 of 15 lines.
         let actual = try #require(coverage["actual"] as? Double)
         #expect(abs(actual - 100.0 * 9 / 15) < 0.01)
+    }
+
+    /// Code a build script generates under the target directory is not the
+    /// crate's own: llvm-cov's bare report counts it (9 of 15 lines); the verdict
+    /// counts src/lib.rs only (9 of 10).
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/root/.cargo/bin/cargo"), "needs cargo"))
+    func generatedRustCodeDoesNotCount() throws {
+        let buildScript = """
+            use std::{env, fs, path::Path};
+
+            fn main() {
+                let out = env::var("OUT_DIR").unwrap();
+                let code = "/// Generated, never called.\\npub fn generated(a: i64) -> i64 {\\n    if a > 0 {\\n        a\\n    } else {\\n        -a\\n    }\\n}\\n";
+                fs::write(Path::new(&out).join("gen.rs"), code).unwrap();
+            }
+
+            """
+        let (status, verdict, stderr) = try Self.verifyChanged("rust/ready", adding: ["build.rs": buildScript]) {
+            copy in
+            let library = copy.appendingPathComponent("src/lib.rs")
+            try
+                (String(contentsOf: library, encoding: .utf8) + "\ninclude!(concat!(env!(\"OUT_DIR\"), \"/gen.rs\"));\n")
+                .write(to: library, atomically: true, encoding: .utf8)
+        }
+        #expect(status == 0, "\(stderr)")
+        #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 90)
     }
 
     /// A developer's own build folder at the root (target/) stays out of the copy.

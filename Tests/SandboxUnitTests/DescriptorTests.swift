@@ -122,7 +122,8 @@ import Testing
         try Descriptor.setNonBlocking(read)
         #expect(fcntl(read, F_GETFL) & O_NONBLOCK != 0)
         var byte: UInt8 = 0
-        #expect(withUnsafeMutableBytes(of: &byte) { Descriptor.read(read, into: $0) } == -1, "nothing to read yet")
-        #expect(errno == EAGAIN)
+        let (count, error) = withUnsafeMutableBytes(of: &byte) { (Descriptor.read(read, into: $0), errno) }
+        #expect(count == -1, "nothing to read yet")
+        #expect(error == EAGAIN)
     }
 }

@@ -30,11 +30,23 @@ import Testing
             let (listenerSocket, unused) = try Descriptor.socketPair()
             Descriptor.close(unused)
             Descriptor.close(status.write)
+            let ours = [out.read, out.write, err.read, err.write, failures.read, failures.write, status.read]
             var pid: pid_t = 0
             let argv = initCommand.map { strdup($0) } + [nil]
             defer { argv.forEach { free($0) } }
-            guard posix_spawn(&pid, initCommand[0], nil, nil, argv, nil) == 0 else {
-                throw SystemError.last("posix_spawn")
+            let spawned = posix_spawn(&pid, initCommand[0], nil, nil, argv, nil)
+            guard spawned == 0 else {
+                (ours + [listenerSocket]).forEach(Descriptor.close)
+                throw SystemError("posix_spawn", errno: spawned)
+            }
+            pidfd = sbx_pidfd_open(pid)
+            guard pidfd >= 0 else {
+                let error = SystemError.last("pidfd_open")
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+                (ours + [listenerSocket]).forEach(Descriptor.close)
+                throw error
             }
             process = SandboxProcess(
                 initPid: pid, stdout: out.read, stderr: err.read, failures: failures.read, status: status.read,
@@ -42,11 +54,12 @@ import Testing
             stdoutWriter = out.write
             stderrWriter = err.write
             failureWriter = failures.write
-            pidfd = sbx_pidfd_open(pid)
             relayedOut = try Descriptor.anonymousFile()
             relayedErr = try Descriptor.anonymousFile()
         }
 
+        /// Init is reaped only here, so its pid cannot be reused (and another
+        /// process killed) while the test holds it.
         deinit {
             kill(process.initPid, SIGKILL)
             var status: Int32 = 0
@@ -114,9 +127,11 @@ import Testing
         var loop = sandbox.loop(limits: limits)
         loop.run()
         #expect(loop.observation.supervisorKill == .timeout)
-        var status: Int32 = 0
-        #expect(waitpid(sandbox.process.initPid, &status, 0) == sandbox.process.initPid)
-        #expect(status & 0x7f == SIGKILL, "init was killed, not left to sleep")
+        // Looked at, not reaped (WNOWAIT): the fake sandbox reaps it when it goes.
+        var info = siginfo_t()
+        #expect(waitid(P_PID, id_t(sandbox.process.initPid), &info, WEXITED | WNOWAIT) == 0)
+        #expect(info.si_code == CLD_KILLED, "init was killed, not left to sleep")
+        #expect(info._sifields._sigchld.si_status == SIGKILL)
     }
 
     /// A child's failure record names the stage; the first one is the cause.

@@ -56,6 +56,9 @@ import Testing
         let probe = try #require(findings["probe sandbox"])
         if probe.hasPrefix("failed: ") {
             #expect(!report.containmentAvailable)
+            #expect(
+                ProcessInfo.processInfo.environment["SANDBOX_TESTS_NEED_SANDBOXES"] != "1",
+                "under make test the probe must start: \(probe)")
         } else {
             #expect(probe.hasPrefix("/bin/true ran in new user, mount, PID"))
         }

@@ -6,6 +6,9 @@ import Testing
 /// Relaying a step's output must never block the supervisor: a reader that
 /// stops reading gets a queue, one that goes away gets nothing more.
 @Suite struct OutputChannelTests {
+    /// F_GETPIPE_SZ, which Glibc's module does not export.
+    static let getPipeSize: Int32 = 1032
+
     func send(_ channel: OutputChannel, _ bytes: [UInt8]) {
         bytes.withUnsafeBytes { channel.send($0) }
     }
@@ -13,7 +16,7 @@ import Testing
     @Test func aFullPipeQueuesInsteadOfBlocking() throws {
         let (read, write) = try Descriptor.pipe()
         defer { [read, write].forEach(Descriptor.close) }
-        let capacity = Int(fcntl(write, 1032))  // F_GETPIPE_SZ
+        let capacity = Int(fcntl(write, Self.getPipeSize))
         let channel = OutputChannel(write)
         #expect(channel.fd != write, "a pipe gets a private non-blocking description")
         #expect(fcntl(write, F_GETFL) & O_NONBLOCK == 0, "the caller's descriptor keeps its flags")
@@ -32,9 +35,9 @@ import Testing
         let (read, write) = try Descriptor.pipe()
         defer { Descriptor.close(write) }
         Descriptor.close(read)
-        // SIGPIPE would end the supervisor; Swift's runtime leaves it at its default.
-        let previous = signal(SIGPIPE, SIG_IGN)
-        defer { signal(SIGPIPE, previous) }
+        // As in `sandbox` itself (SandboxCommand), SIGPIPE is ignored: set once for
+        // the whole test process, never restored under other tests running in parallel.
+        signal(SIGPIPE, SIG_IGN)
         let channel = OutputChannel(write)
         send(channel, Array("lost".utf8))
         #expect(channel.broken)

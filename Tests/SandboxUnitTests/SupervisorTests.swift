@@ -56,36 +56,51 @@ import Testing
             "\(result.setupFailure?.message ?? "")")
     }
 
-    /// Without a cgroup, root is refused (memory would be unbounded); anyone else
-    /// gets per-process limits in the plan.
+    /// Without a cgroup, root is refused: its steps' memory would be unbounded.
+    @Test func rootWithoutACgroupIsRefused() throws {
+        let unavailable = CgroupHost.unavailable(reason: "no hierarchy in this test")
+        let supervisor = Supervisor(cgroups: unavailable)
+        let host = Supervisor.Host(layout: HostProbe.layout(), cgroups: unavailable)
+        let filter = SeccompCompiler.PendingFilter(.default, cache: nil)
+        let configuration = RunConfiguration(command: ["/bin/true"])
+        if geteuid() == 0 {
+            #expect(throws: SystemError("cgroup", errno: nil, hint: "no hierarchy in this test")) {
+                try supervisor.prepare(configuration, host: host, filter: filter)
+            }
+        } else {
+            let prepared = try supervisor.prepare(configuration, host: host, filter: filter)
+            #expect(!prepared.usesCgroup)
+        }
+    }
+
+    /// The plan for this host's own cgroups: the limits, the command, its search
+    /// path; per-process memory only where no cgroup bounds it.
     @Test func aPlanCarriesTheLimitsAndTheCommand() throws {
         var configuration = RunConfiguration(command: ["pytest", "-q"])
         configuration.limits.pids = 64
         configuration.limits.cpuTime = TimeSpan(milliseconds: 1500)
         configuration.network = .none
         try configuration.setEnvironment(parsing: "PATH=/opt/tools/bin:/usr/bin")
-        let supervisor = Supervisor(cgroups: .unavailable(reason: "no hierarchy in this test"))
-        let host = Supervisor.Host(
-            layout: HostProbe.layout(), cgroups: .unavailable(reason: "no hierarchy in this test"))
+        let cgroups = CgroupHost.detect()
+        if geteuid() == 0 && !cgroups.canCreateSteps { return }  // refused: the test above
+        let supervisor = Supervisor(cgroups: cgroups)
+        let host = Supervisor.Host(layout: HostProbe.layout(), cgroups: cgroups)
         let filter = SeccompCompiler.PendingFilter(configuration.seccomp, cache: nil)
-        if geteuid() == 0 {
-            #expect(throws: SystemError("cgroup", errno: nil, hint: "no hierarchy in this test")) {
-                try supervisor.prepare(configuration, host: host, filter: filter)
-            }
-            return
-        }
         let prepared = try supervisor.prepare(configuration, host: host, filter: filter)
         let plan = prepared.plan
-        #expect(!prepared.usesCgroup)
+        #expect(prepared.usesCgroup == cgroups.canCreateSteps)
         #expect(plan.command == ["pytest", "-q"])
         #expect(plan.searchPath == "/opt/tools/bin:/usr/bin")
         #expect(plan.environment.contains("PATH=/opt/tools/bin:/usr/bin"))
         #expect(plan.newNetwork)
         #expect(!plan.filter.isEmpty)
+        #expect(plan.operations.contains(.proc("/proc")))
         let limits = Dictionary(plan.limits.map { ($0.resource, $0.soft) }) { $1 }
         #expect(limits[Int32(__RLIMIT_NPROC.rawValue)] == 65, "one above the cgroup's bound, which counts init")
         #expect(limits[Int32(RLIMIT_CPU.rawValue)] == 2, "CPU seconds round up")
-        #expect(limits[Int32(RLIMIT_AS.rawValue)] == configuration.limits.memory.bytes)
         #expect(limits[Int32(RLIMIT_CORE.rawValue)] == 0)
+        #expect(
+            limits[Int32(RLIMIT_AS.rawValue)] == (prepared.usesCgroup ? nil : configuration.limits.memory.bytes),
+            "address space is bounded per process only where no cgroup bounds memory")
     }
 }

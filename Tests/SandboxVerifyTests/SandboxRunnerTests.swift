@@ -1,7 +1,8 @@
 import SandboxModel
 import SandboxSupervisor
-import SandboxVerify
 import Testing
+
+@testable import SandboxVerify
 
 /// The supervisor as the verifier's runner: a sandbox that cannot be set up
 /// comes back as a setup failure, with nothing captured.
@@ -9,9 +10,9 @@ import Testing
     @Test func aSetupFailureComesBackAsOne() {
         var supervisor = Supervisor(cgroups: .unavailable(reason: "no hierarchy in this test"))
         supervisor.notices = -1
-        let (result, stdout, stderr) = supervisor.capture(RunConfiguration(command: []), stdoutCap: 16, stderrCap: 16)
-        #expect(result.status == .setupFailed)
-        #expect(result.setupFailure?.message == "command (no command given)")
-        #expect(stdout.isEmpty && stderr.isEmpty)
+        let run = supervisor.capture(RunConfiguration(command: []), stdoutCap: 16, stderrCap: 16)
+        #expect(run.result.status == .setupFailed)
+        #expect(run.result.setupFailure?.message == "command (no command given)")
+        #expect(run.stdout.isEmpty && run.stderr.isEmpty)
     }
 }

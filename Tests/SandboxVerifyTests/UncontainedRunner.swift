@@ -1,6 +1,7 @@
 import Foundation
 import SandboxModel
-import SandboxVerify
+
+@testable import SandboxVerify
 
 /// Runs a configuration bare, with no containment at all, the sandbox's paths
 /// (/workspace and each bind's destination) mapped to the host directories
@@ -9,45 +10,47 @@ import SandboxVerify
 /// start; `VerifyTests` run the same paths in real sandboxes. Only for trees the
 /// tests themselves wrote.
 struct UncontainedRunner: SandboxRunner {
-    func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> (
-        StepResult, [UInt8], [UInt8]
-    ) {
+    func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> CapturedRun {
+        // Without a workspace, "/workspace" would be the host's own path.
+        guard let workspace = configuration.workspace, let first = configuration.command.first else {
+            return .setupFailed(
+                stage: "test", errno: nil, message: "the uncontained runner needs a workspace and a command")
+        }
         var mapping: [(inside: String, host: String)] = configuration.binds.map { ($0.destination, $0.source) }
-        if let workspace = configuration.workspace { mapping.append((RunConfiguration.workingDirectory, workspace)) }
+        mapping.append((RunConfiguration.workingDirectory, workspace))
         func mapped(_ text: String) -> String {
             mapping.reduce(text) { $0.replacingOccurrences(of: $1.inside, with: $1.host) }
         }
         let environment = Dictionary(configuration.environment.map { ($0.name, $0.value) }) { $1 }
-        let command = configuration.command.map(mapped)
-        guard let executable = Self.find(command[0], path: environment["PATH"] ?? "/usr/bin:/bin") else {
-            return (StepResult(status: .exited, exitCode: 127), [], Array("\(command[0]): not found\n".utf8))
+        guard let executable = Self.find(mapped(first), path: environment["PATH"] ?? "/usr/bin:/bin") else {
+            return CapturedRun(
+                result: StepResult(status: .exited, exitCode: 127), stderr: Array("\(first): not found\n".utf8))
         }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("uncontained-\(UUID())")
-        try! FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outURL = scratch.appendingPathComponent("stdout")
         let errURL = scratch.appendingPathComponent("stderr")
-        for url in [outURL, errURL] {
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-                var result = StepResult(status: .setupFailed)
-                result.setupFailure = .init(stage: "capture", errno: nil, message: "cannot create \(url.path)")
-                return (result, [], [])
-            }
-        }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = Array(command.dropFirst())
+        // The step's own wall clock, as the supervisor would hold it: a hang fails the test, not the run.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments =
+            ["--signal=KILL", "\(max(configuration.limits.timeout.milliseconds / 1000, 1))", executable]
+            + configuration.command.dropFirst().map(mapped)
         process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: configuration.workspace ?? "/")
+        process.currentDirectoryURL = URL(fileURLWithPath: workspace)
         process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try! FileHandle(forWritingTo: outURL)
-        process.standardError = try! FileHandle(forWritingTo: errURL)
         do {
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            for url in [outURL, errURL] {
+                guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                    throw CocoaError(.fileWriteUnknown)
+                }
+            }
+            process.standardOutput = try FileHandle(forWritingTo: outURL)
+            process.standardError = try FileHandle(forWritingTo: errURL)
             try process.run()
         } catch {
-            var result = StepResult(status: .setupFailed)
-            result.setupFailure = .init(stage: "execve \(command[0])", errno: nil, message: "\(error)")
-            return (result, [], [])
+            return .setupFailed(stage: "execve \(first)", errno: nil, message: "\(error)")
         }
         process.waitUntilExit()
         let stdout = Array((try? Data(contentsOf: outURL)) ?? Data())
@@ -56,11 +59,16 @@ struct UncontainedRunner: SandboxRunner {
             process.terminationReason == .uncaughtSignal
             ? StepResult(status: .signaled, signal: process.terminationStatus)
             : StepResult(status: .exited, exitCode: process.terminationStatus)
-        if UInt64(stdout.count) > configuration.limits.output.bytes {
+        if process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL {
+            result.status = .timeout
+            result.limitsHit = [.timeout]
+        }
+        if UInt64(max(stdout.count, stderr.count)) > configuration.limits.output.bytes {
             result.status = .outputLimit
             result.limitsHit = [.output]
         }
-        return (result, Array(stdout.prefix(stdoutCap)), Array(stderr.prefix(stderrCap)))
+        return CapturedRun(
+            result: result, stdout: Array(stdout.prefix(stdoutCap)), stderr: Array(stderr.prefix(stderrCap)))
     }
 
     static func find(_ name: String, path: String) -> String? {

@@ -92,6 +92,10 @@ int sbx_notify_answer(int listener, int answer, int error, int *syscall, uint32_
 /// pipe2(fds, O_CLOEXEC); returns 0 or -1 with errno set.
 int sbx_pipe(int fds[2]);
 
+/// mkostemp(template, O_CLOEXEC), which Swift's Glibc module does not export:
+/// the file is close-on-exec from its creation. Returns the fd or -1 with errno set.
+int sbx_make_temporary_file(char *template_path);
+
 /// openat2(AT_FDCWD, path, flags | O_CLOEXEC, mode) refusing every symbolic link
 /// on the way (RESOLVE_NO_SYMLINKS). Returns the descriptor or -1 with errno set.
 int sbx_open_no_symlinks(const char *path, int flags, unsigned mode);
