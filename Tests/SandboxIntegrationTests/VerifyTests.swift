@@ -1,4 +1,5 @@
 import Foundation
+import SandboxModel
 import Testing
 
 /// `sandbox verify` end to end on the examples, with real pytest, coverage.py and
@@ -154,6 +155,45 @@ import Testing
             ])
         #expect(Self.gate(verdict, "test-failures")["actual"] as? Int == 0)
         #expect(stderr.contains("[python/typecheck] done: exited 1"))
+    }
+
+    /// npm's agent looks registry hosts up with the ADDRCONFIG hint, for which
+    /// glibc lists the host's addresses over a netlink socket: refused by the
+    /// filter and counted against the step. The node policy's install step, run
+    /// as it is with a stand-in `npm` (no registry can be reached here) doing that
+    /// lookup, gets an answer with no call refused; the same lookup without the
+    /// policy's preload is refused once.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/node"), "needs node"))
+    func registryLookupsNeedNoNetlinkSocket() throws {
+        let shown = try Harness.cli(["policy", "show", "node"])
+        let runLine = try #require(shown.stdout.split(separator: "\n").first { $0.hasPrefix("    run: ") })
+        let install = try #require(
+            try JSONSerialization.jsonObject(with: Data(runLine.dropFirst("    run: ".count).utf8)) as? [String])
+        #expect(install.last?.contains("exec npm ci --ignore-scripts") == true)
+        let tools = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: tools) }
+        let lookup = """
+            #!/usr/bin/node
+            const dns = require("dns");
+            dns.lookup("localhost", { all: true, hints: dns.ADDRCONFIG }, (error, addresses) =>
+              console.log(error ? "error " + error.code : "found " + addresses.map((a) => a.address).join(" ")));
+
+            """
+        let npm = tools.appendingPathComponent("npm")
+        try lookup.write(to: npm, atomically: true, encoding: .utf8)
+        chmod(npm.path, 0o755)
+        chmod(tools.path, 0o755)
+        func run(_ command: [String]) -> Captured {
+            Harness.run(command) { configuration in
+                configuration.binds = [BindMount(source: tools.path, destination: "/opt/stand-in")]
+                try? configuration.setEnvironment(parsing: "PATH=/opt/stand-in:/usr/bin:/bin")
+            }
+        }
+        let withPreload = run(install)
+        #expect(withPreload.stdout.hasPrefix("found 127.0.0.1"), "\(withPreload.stdout) \(withPreload.stderr)")
+        #expect(withPreload.result.deniedSyscalls.isEmpty)
+        let bare = run(["/opt/stand-in/npm"])
+        #expect(bare.denied == ["socket": 1], "the lookup this guards against is refused without the preload")
     }
 
     /// A locked project is installed with `npm ci --ignore-scripts`: its own install
