@@ -157,6 +157,21 @@ import Testing
         #expect(stderr.contains("[python/typecheck] done: exited 1"))
     }
 
+    /// A project whose tests run with mocha is told the policy runs node --test
+    /// only; its tests do not fail as if they were broken.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/node"), "needs node"))
+    func anotherTestRunnerIsNamedNotRun() throws {
+        let manifest = #"{ "name": "mathutil", "version": "1.0.0", "scripts": { "test": "mocha --recursive" } }"#
+        let (status, verdict, stderr) = try Self.verifyChanged("node/ready", adding: ["package.json": manifest])
+        #expect(status == 1, "\(stderr)")
+        let reasons = (Self.gate(verdict, "tests-ran")["reasons"] as? [String]) ?? []
+        #expect(
+            reasons.first?.hasSuffix(
+                "the step said: error: package.json runs its tests with mocha; the node policy runs node --test only")
+                == true, "\(reasons)")
+        #expect(Self.gate(verdict, "step-failures")["actual"] as? Int == 1)
+    }
+
     /// npm's agent looks registry hosts up with the ADDRCONFIG hint, for which
     /// glibc lists the host's addresses over a netlink socket: refused by the
     /// filter and counted against the step. The node policy's install step, run
