@@ -144,6 +144,10 @@ public struct StepPolicy: Equatable, Sendable {
     /// Host paths this step alone sees, read-only, on hosts that have them (a
     /// package mirror for an install step); absent ones are left out.
     public var mountsIfPresent: [BindMount] = []
+    /// A non-zero exit no report explains is a note with the verdict, not a failed
+    /// step (an install that may fail while the tests still run on the tree).
+    /// Containment incidents still count.
+    public var continueOnError = false
 
     public init(
         name: String, kind: StepKind, run: [String], reports: [ReportSpec] = [],

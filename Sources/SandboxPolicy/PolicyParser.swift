@@ -63,7 +63,10 @@ public enum PolicyParser {
         var networkValue: YAMLValue?
         var onlyIf: [String] = []
         var mountsIfPresent: [BindMount] = []
-        let keys = ["name", "kind", "run", "reports", "limits", "network", "only-if", "mounts-if-present"]
+        var continueOnError = false
+        let keys = [
+            "name", "kind", "run", "reports", "limits", "network", "only-if", "mounts-if-present", "continue-on-error",
+        ]
         for (key, entry) in try value.mapping(allowed: keys, context: "a step") {
             switch key {
             case "name": name = try entry.string("name")
@@ -81,6 +84,12 @@ public enum PolicyParser {
                 networkValue = entry
             case "only-if": onlyIf = try entry.strings("only-if")
             case "mounts-if-present": mountsIfPresent = try mounts(entry, key: "mounts-if-present")
+            case "continue-on-error":
+                switch try entry.string("continue-on-error") {
+                case "true": continueOnError = true
+                case "false": continueOnError = false
+                default: throw entry.fail("continue-on-error is true or false")
+                }
             default: break
             }
         }
@@ -93,6 +102,7 @@ public enum PolicyParser {
         var step = StepPolicy(
             name: name, kind: kind, run: run, reports: reports, limits: limits, network: network, onlyIf: onlyIf)
         step.mountsIfPresent = mountsIfPresent
+        step.continueOnError = continueOnError
         return step
     }
 

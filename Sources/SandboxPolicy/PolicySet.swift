@@ -68,6 +68,7 @@ extension EffectivePolicy {
             lines.append("    kind: \(step.kind.rawValue)")
             lines.append("    network: \(step.network.rawValue)")
             if !step.onlyIf.isEmpty { lines.append("    only-if: [\(step.onlyIf.joined(separator: ", "))]") }
+            if step.continueOnError { lines.append("    continue-on-error: true") }
             if !step.mountsIfPresent.isEmpty {
                 let mounts = step.mountsIfPresent.map {
                     $0.source == $0.destination ? $0.source : "\($0.source):\($0.destination)"

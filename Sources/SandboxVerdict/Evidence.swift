@@ -49,6 +49,8 @@ public struct StepEvidence: Sendable {
     /// when standard error had nothing and no report is read from it (untrusted
     /// text): for saying why a step failed when no report explains it.
     public var outputTail = ""
+    /// The policy lets this step fail: an unexplained non-zero exit is a note.
+    public var continuesOnError = false
 
     public init(
         name: String, kind: StepKind, result: StepResult, limits: ResourceLimits, reports: [ReportEvidence] = []
@@ -84,9 +86,17 @@ extension StepEvidence {
     /// still have left a report unwritten.
     public var errorLine: String? {
         let markers = ["error", "fatal", "panic"]
-        return tailLines.last { line in markers.contains { line.lowercased().hasPrefix($0) } }
-            .map { String($0.prefix(300)) }
+        let errors = tailLines.filter { line in markers.contains { line.lowercased().hasPrefix($0) } }
+        // pip ends with a wrapper ("error: subprocess-exited-with-error") after the
+        // build backend's own error line, which says what is wrong.
+        let said = errors.last { !Self.wrapperErrors.contains($0) } ?? errors.last
+        return said.map { String($0.prefix(300)) }
     }
+
+    /// Error lines that only say that another program failed.
+    static let wrapperErrors: Set<String> = [
+        "error: subprocess-exited-with-error", "error: metadata-generation-failed",
+    ]
 
     /// `outputTail`'s non-empty lines, without the rules around them ("==== no tests ran ====").
     var tailLines: [String] {

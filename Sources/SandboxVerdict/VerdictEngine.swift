@@ -20,7 +20,9 @@ public enum VerdictEngine {
                     reasons: passed ? [] : Self.capped(details))
             }
         }
-        return Verdict(gates: results, skippedTests: measured.tests.skipped, flakyTests: measured.flaky)
+        var verdict = Verdict(gates: results, skippedTests: measured.tests.skipped, flakyTests: measured.flaky)
+        verdict.notes = measured.allowedFailures
+        return verdict
     }
 }
 
@@ -57,6 +59,8 @@ struct Measurements {
     var unreadable: [ReportEvidence.Kind: [String]] = [:]
     var containment: [String] = []
     var stepFailures: [String] = []
+    /// Unexplained failures of steps the policy lets fail (continue-on-error).
+    var allowedFailures: [String] = []
 
     init(_ steps: [StepEvidence]) {
         var testReports: [TestReport] = []
@@ -83,7 +87,13 @@ struct Measurements {
                 case .success(.unformatted(let files)): unformatted += files
                 }
             }
-            if let unexplained = Self.unexplainedFailure(of: step) { stepFailures.append(unexplained) }
+            if let unexplained = Self.unexplainedFailure(of: step) {
+                if step.continuesOnError {
+                    allowedFailures.append(unexplained + " (continue-on-error: the later steps ran)")
+                } else {
+                    stepFailures.append(unexplained)
+                }
+            }
         }
         tests = TestReport.merged(testReports)
         flaky = tests.cases.filter(\.flaky).map { $0.className.isEmpty ? $0.name : "\($0.className).\($0.name)" }

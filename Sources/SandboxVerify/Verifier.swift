@@ -179,8 +179,15 @@ public struct Verifier: Sendable {
         }
         if let problem = work.remove(runner: runner) { notes.append(problem) }
         var verdict = VerdictEngine.evaluate(records.map(\.evidence), gates: gates)
-        verdict.notes = notes
-        return VerifyOutcome(languages: languages.map(\.language), steps: records, verdict: verdict, policyNotes: notes)
+        verdict.notes = Self.unique(notes + verdict.notes)
+        return VerifyOutcome(
+            languages: languages.map(\.language), steps: records, verdict: verdict, policyNotes: Self.unique(notes))
+    }
+
+    /// `notes` in order, each once: one refusal per step would otherwise repeat.
+    static func unique(_ notes: [String]) -> [String] {
+        var seen: Set<String> = []
+        return notes.filter { seen.insert($0).inserted }
     }
 
     /// The strictest gate of each metric across languages.
@@ -261,6 +268,7 @@ public struct Verifier: Sendable {
             if keepsReportFiles, let bytes { kept.append(KeptReport(name: report.name, bytes: bytes)) }
             return report
         }
+        evidence.continuesOnError = step.continueOnError
         var record = StepRecord(language: effective.policy.language, evidence: evidence, stdout: stdout, stderr: stderr)
         record.reportFiles = kept
         return record

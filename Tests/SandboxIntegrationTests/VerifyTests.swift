@@ -62,6 +62,26 @@ import Testing
         ((verdict["gates"] as? [[String: Any]]) ?? []).first { $0["metric"] as? String == metric } ?? [:]
     }
 
+    /// A project setuptools cannot install (a flat layout with several modules, as
+    /// many small projects have) is still tested from the tree; pip's reason is a
+    /// note with the verdict, not lost in a log.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func anInstallThatFailsIsANote() throws {
+        let flat = "[project]\nname = \"calc\"\nversion = \"0.1.0\"\n"
+        let (status, verdict, stderr) = try Self.verifyChanged("python/ready", adding: ["pyproject.toml": flat])
+        #expect(status == 0, "\(stderr)")
+        #expect(stderr.contains("[python/install] done: exited 1"))
+        let notes = (verdict["notes"] as? [String]) ?? []
+        #expect(
+            notes.contains {
+                $0.hasPrefix(
+                    "python/install: exited with status 1: error: Multiple top-level modules discovered in a flat-layout"
+                )
+                    && $0.hasSuffix("(continue-on-error: the later steps ran)")
+            }, "\(notes)")
+        #expect(Self.gate(verdict, "step-failures")["actual"] as? Int == 0)
+    }
+
     @Test(.enabled(if: available, "needs the built sandbox executable"))
     func readyPythonProjectIsMergeReady() throws {
         let (status, verdict, stderr) = try Self.verify("python/ready")

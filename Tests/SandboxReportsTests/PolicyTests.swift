@@ -94,6 +94,32 @@ import Testing
         }
     }
 
+    @Test func aStepMayContinueOnError() throws {
+        let text = """
+            language: x
+            detect: [a]
+            image: i
+            steps:
+              - name: install
+                kind: install
+                continue-on-error: true
+                run: [pip, install, -e, .]
+              - name: test
+                kind: test
+                run: [pytest]
+
+            """
+        let policy = try PolicyParser.language(text, file: "x.yaml")
+        #expect(policy.steps.map(\.continueOnError) == [true, false])
+        let bad = text.replacingOccurrences(of: "continue-on-error: true", with: "continue-on-error: sometimes")
+        #expect(throws: PolicyError.self) { try PolicyParser.language(bad, file: "x.yaml") }
+        do {
+            _ = try PolicyParser.language(bad, file: "x.yaml")
+        } catch {
+            #expect(error.description == "x.yaml:7:24: continue-on-error is true or false")
+        }
+    }
+
     @Test func repositoryMayOnlyTighten() throws {
         let (set, _) = PolicySet.load(try Self.shipped())
         let python = try #require(set.language("python"))
