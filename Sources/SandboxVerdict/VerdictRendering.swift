@@ -64,7 +64,13 @@ extension Verdict {
     public var markdown: String {
         var lines = ["### \(mergeReady ? "✅" : "❌") \(headline)", ""]
         for gate in gates {
-            let box = gate.status == .passed ? "[x]" : "[ ]"
+            // A gate nothing measured is neither ticked nor left open like a failure.
+            let box =
+                switch gate.status {
+                case .passed: "[x]"
+                case .failed: "[ ]"
+                case .notMeasured: "➖"
+                }
             let note =
                 gate.status == .notMeasured
                 ? " (not measured: no step reports it)" : gate.definition.blocking ? "" : " (informational)"

@@ -22,6 +22,10 @@ struct PolicyCommand: ParsableCommand {
             let (set, errors) = try PolicyDirectory.load(directory)
             for error in errors { FileDescriptorOutput.standardError.write(Escaping.singleLine("\(error)") + "\n") }
             guard errors.isEmpty else { throw ExitCode(2) }
+            let images = try ImageDirectory.load(besides: directory)
+            let missing = ImageDirectory.missing(for: set, in: images, besides: directory)
+            for problem in missing { FileDescriptorOutput.standardError.write(problem + "\n") }
+            guard missing.isEmpty else { throw ExitCode(2) }
             FileDescriptorOutput.standardOutput.write(
                 "\(directory): defaults and \(set.languages.count) languages (\(set.languages.map(\.language).joined(separator: ", "))): ok\n"
             )
@@ -85,7 +89,9 @@ enum PolicyDirectory {
                 }
             }
         }
-        FileDescriptorOutput.standardError.write("sandbox: no bundled policies found; give --policy-dir\n")
+        FileDescriptorOutput.standardError.write(
+            "sandbox: no bundled policies found (policies/ of the checkout this executable was built in, or "
+                + "share/sandbox/policies beside its bin/); give --policy-dir or set SANDBOX_POLICY_DIR\n")
         throw ExitCode(2)
     }
 

@@ -10,8 +10,9 @@ struct SandboxCommand: ParsableCommand {
         abstract: "Run an untrusted command in Linux namespaces, under seccomp and resource limits.",
         subcommands: [RunCommand.self, VerifyCommand.self, DoctorCommand.self, PolicyCommand.self])
 
-    /// Usage errors exit 125, like every failure of `sandbox` itself, so that
-    /// the command's own exit codes keep their meaning.
+    /// Usage errors of `sandbox run` exit 125, like every failure of `sandbox`
+    /// itself, so that the command's own exit codes keep their meaning; those of
+    /// `verify`, `policy` and `doctor` exit 2, as their help says.
     static func main() {
         signal(SIGPIPE, SIG_IGN)
         // The fast path: a well-formed `sandbox run` skips the general parser,
@@ -38,7 +39,7 @@ struct SandboxCommand: ParsableCommand {
             var message = fullMessage(for: error)
             if !message.hasSuffix("\n") { message += "\n" }
             FileDescriptorOutput.standardError.write(message)
-            Glibc.exit(125)
+            Glibc.exit(CommandLine.arguments.dropFirst().first == "run" ? 125 : 2)
         }
     }
 }

@@ -62,6 +62,18 @@ struct VerifyCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let images = try ImageDirectory.load(besides: policyDirectory)
+        let missing = ImageDirectory.missing(for: policies, in: images, besides: policyDirectory)
+        for problem in missing { FileDescriptorOutput.standardError.write("sandbox: \(problem)\n") }
+        guard missing.isEmpty else { throw ExitCode(2) }
+        // Where the results go is checked before anything runs: a mistake there
+        // must not cost the whole verification.
+        if let out { try Self.prepareDirectory(out) }
+        for (option, path) in [("--junit", junit), ("--sarif", sarif)] {
+            if let path, let problem = Self.unwritable(path) {
+                FileDescriptorOutput.standardError.write("sandbox: \(option) \(path): \(problem)\n")
+                throw ExitCode(2)
+            }
+        }
         var verifier = Verifier(policies: policies, images: images)
         verifier.keepsReportFiles = out != nil
         do {
@@ -91,9 +103,6 @@ struct VerifyCommand: ParsableCommand {
             case .sandbox: throw ExitCode(3)
             }
         }
-        if let out { try keep(outcome, in: out) }
-        if let junit { try write(Array(JUnitWriter.write(outcome.testSuites).utf8), to: junit, exclusive: false) }
-        if let sarif { try write(Array(SARIFWriter.write(outcome.findings).utf8), to: sarif, exclusive: false) }
         let verdict = outcome.verdict
         switch format {
         case .text: FileDescriptorOutput.standardOutput.write(verdict.text)
@@ -108,6 +117,15 @@ struct VerifyCommand: ParsableCommand {
                     close(fd)
                 }
             }
+        }
+        // After the verdict is out, so that it is never lost to a full disk.
+        do {
+            if let out { try keep(outcome, in: out) }
+            if let junit { try write(Array(JUnitWriter.write(outcome.testSuites).utf8), to: junit, exclusive: false) }
+            if let sarif { try write(Array(SARIFWriter.write(outcome.findings).utf8), to: sarif, exclusive: false) }
+        } catch {
+            FileDescriptorOutput.standardError.write("sandbox: \(error)\n")
+            throw ExitCode(2)
         }
         throw ExitCode(verdict.mergeReady ? 0 : 1)
     }
@@ -141,10 +159,10 @@ struct VerifyCommand: ParsableCommand {
         try bytes.withUnsafeBytes { try Descriptor.writeAll(fd, $0) }
     }
 
-    /// Each step's output and result record, and the verdict, under `directory`.
-    func keep(_ outcome: VerifyOutcome, in directory: String) throws {
-        // A directory of its own: files are created exclusively, never through a link,
-        // a FIFO or another file's name.
+    /// Makes `--out`'s directory, or checks that it is empty: a directory of its
+    /// own, where files are created exclusively, never through a link, a FIFO or
+    /// another file's name.
+    static func prepareDirectory(_ directory: String) throws {
         guard
             mkdir(directory, 0o755) == 0
                 || (errno == EEXIST && (HostProbe.directoryEntries(directory) ?? ["?"]).isEmpty)
@@ -152,6 +170,23 @@ struct VerifyCommand: ParsableCommand {
             FileDescriptorOutput.standardError.write("sandbox: --out \(directory): give a new or empty directory\n")
             throw ExitCode(2)
         }
+    }
+
+    /// Why `path` could not be written at the end, if it could not: its directory
+    /// is missing or not writable, or something other than a file is there.
+    static func unwritable(_ path: String) -> String? {
+        let parent = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            return info.st_mode & S_IFMT == S_IFREG ? nil : "something other than a file is there"
+        }
+        guard HostProbe.isDirectory(parent.isEmpty ? "/" : parent) else { return "no such directory" }
+        return access(parent.isEmpty ? "/" : parent, W_OK | X_OK) == 0 ? nil : "its directory is not writable"
+    }
+
+    /// Each step's output and result record, and the verdict, under `directory`
+    /// (made by `prepareDirectory`).
+    func keep(_ outcome: VerifyOutcome, in directory: String) throws {
         for record in outcome.steps {
             let base = directory + "/" + record.evidence.name.replacingSlashes()
             try write(record.stdout, to: base + ".stdout", exclusive: true)
@@ -175,9 +210,24 @@ extension String {
 
 /// Toolchain images: `images/` beside the policy directory.
 enum ImageDirectory {
-    static func load(besides policyDirectory: String) throws -> [String: ToolchainImage] {
+    static func path(besides policyDirectory: String) -> String {
         let parent = policyDirectory.split(separator: "/").dropLast().joined(separator: "/")
-        let directory = (policyDirectory.hasPrefix("/") ? "/" : "") + (parent.isEmpty ? "." : parent) + "/images"
+        return (policyDirectory.hasPrefix("/") ? "/" : "") + (parent.isEmpty ? "." : parent) + "/images"
+    }
+
+    /// What is wrong with each language whose image is not there: its steps would
+    /// otherwise start without their toolchain and fail as if the tree were at fault.
+    static func missing(for set: PolicySet, in images: [String: ToolchainImage], besides policyDirectory: String)
+        -> [String]
+    {
+        set.languages.filter { images[$0.image] == nil }.map {
+            "\($0.source): image '\($0.image)' is not in \(path(besides: policyDirectory)) "
+                + "(images are read from images/ beside the policy directory)"
+        }
+    }
+
+    static func load(besides policyDirectory: String) throws -> [String: ToolchainImage] {
+        let directory = path(besides: policyDirectory)
         var images: [String: ToolchainImage] = [:]
         for name in HostProbe.directoryEntries(directory) ?? [] where name.hasSuffix(".yaml") {
             guard let text = Descriptor.readSmallFile(directory + "/" + name) else { continue }

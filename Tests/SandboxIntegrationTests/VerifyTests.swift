@@ -585,5 +585,48 @@ import Testing
         #expect(outcome.stderr.contains("no language detected"))
         let missing = try Harness.cli(["verify", "/nonexistent/tree"])
         #expect(missing.status == 2)
+        let format = try Harness.cli(["verify", "--format", "yaml", empty.path])
+        #expect(format.status == 2, "the parser's own refusals exit 2 too, as the help says")
+        #expect(try Harness.cli(["policy", "show"]).status == 2)
+    }
+
+    /// Where results go is checked before any step runs: a mistake there costs
+    /// seconds, not the whole verification.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func outputPathsAreCheckedFirst() throws {
+        let tree = Self.examples.appendingPathComponent("go/ready").path
+        let junit = try Harness.cli(["verify", "--junit", "/nonexistent/results.xml", tree])
+        #expect(junit.status == 2)
+        #expect(junit.stderr == "sandbox: --junit /nonexistent/results.xml: no such directory\n")
+        let full = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: full) }
+        try "x".write(to: full.appendingPathComponent("kept"), atomically: true, encoding: .utf8)
+        let out = try Harness.cli(["verify", "--out", full.path, tree])
+        #expect(out.status == 2)
+        #expect(out.stderr == "sandbox: --out \(full.path): give a new or empty directory\n", "no step ran")
+    }
+
+    /// Policies copied without their images would start steps with no toolchain.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func policiesWithoutTheirImagesAreRefused() throws {
+        let parent = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let policies = parent.appendingPathComponent("policies")
+        try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
+        let shipped = Harness.packageRoot.appendingPathComponent("policies")
+        for name in ["defaults.yaml", "go.yaml"] {
+            try FileManager.default.copyItem(
+                at: shipped.appendingPathComponent(name), to: policies.appendingPathComponent(name))
+        }
+        let expected =
+            "go.yaml: image 'go' is not in \(parent.path)/images (images are read from images/ beside the policy directory)\n"
+        let check = try Harness.cli(["policy", "check", policies.path])
+        #expect(check.status == 2)
+        #expect(check.stderr == expected)
+        let verify = try Harness.cli([
+            "verify", "--policy-dir", policies.path, Self.examples.appendingPathComponent("go/ready").path,
+        ])
+        #expect(verify.status == 2)
+        #expect(verify.stderr == "sandbox: " + expected)
     }
 }

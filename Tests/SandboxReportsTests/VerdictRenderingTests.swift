@@ -62,6 +62,21 @@ import Testing
                 == "\\<img src=x\\> \\@\u{2060}team \\[link\\]\\(http:\u{2060}//x\\) \\| a \\#\u{2060}12")
     }
 
+    @Test func markdownTicksPassedGatesAndLeavesUnmeasuredOnesUnboxed() {
+        let verdict = Verdict(
+            gates: [
+                GateResult(definition: GateDefinition(.testsRan, .atLeast, 1), actual: 3, status: .passed, reasons: []),
+                GateResult(
+                    definition: GateDefinition(.lintErrors, .atMost, 0), actual: nil, status: .notMeasured, reasons: []),
+            ], skippedTests: 0, flakyTests: [])
+        let lines = verdict.markdown.split(separator: "\n")
+        #expect(lines.contains("- [x] **Tests ran**: `tests-ran >= 1: 3`"))
+        #expect(
+            lines.contains(
+                "- ➖ **Lint findings at error level**: `lint-errors <= 0: not measured` (not measured: no step reports it)"
+            ))
+    }
+
     @Test func jsonIsValidAndVersioned() throws {
         let verdict = try Self.hostileVerdict()
         let object = try JSONSerialization.jsonObject(with: Data(verdict.json.utf8)) as? [String: Any]
