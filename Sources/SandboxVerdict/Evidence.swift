@@ -106,3 +106,16 @@ extension StepEvidence {
             .map { String($0) }.filter { !$0.isEmpty }
     }
 }
+
+/// A step as the verdict reports it: its name, kind and how it ended.
+public struct StepOutcome: Equatable, Sendable {
+    public var name: String
+    public var kind: StepKind
+    public var result: StepResult
+
+    public init(name: String, kind: StepKind, result: StepResult) {
+        self.name = name
+        self.kind = kind
+        self.result = result
+    }
+}

@@ -108,6 +108,8 @@ public struct Verdict: Equatable, Sendable {
     /// Notes shown with the verdict: what a repository asked for and was refused,
     /// what the working copy could not hold or bound.
     public var notes: [String] = []
+    /// How each step that ran ended, in order: for machines reading the JSON.
+    public var steps: [StepOutcome] = []
 
     /// Merge-ready when every blocking gate passed (or measured nothing it needed).
     public var mergeReady: Bool {

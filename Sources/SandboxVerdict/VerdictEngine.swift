@@ -22,6 +22,7 @@ public enum VerdictEngine {
         }
         var verdict = Verdict(gates: results, skippedTests: measured.tests.skipped, flakyTests: measured.flaky)
         verdict.notes = measured.allowedFailures
+        verdict.steps = steps.map { StepOutcome(name: $0.name, kind: $0.kind, result: $0.result) }
         return verdict
     }
 }

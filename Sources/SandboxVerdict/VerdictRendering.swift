@@ -44,6 +44,11 @@ extension Verdict {
             ]
             return "    {" + fields.map { "\(JSONText.string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
         }
+        let stepObjects = steps.map { step in
+            let result = step.result.json.split(separator: "\n").joined(separator: " ")
+            return "    {\"name\": \(JSONText.string(step.name)), \"kind\": \(JSONText.string(step.kind.rawValue)), "
+                + "\"result\": \(result)}"
+        }
         return """
             {
               "schema": \(JSONText.string(Self.schema)),
@@ -53,7 +58,10 @@ extension Verdict {
               ],
               "skippedTests": \(skippedTests),
               "flakyTests": [\(flakyTests.map(JSONText.string).joined(separator: ", "))],
-              "notes": [\(notes.map(JSONText.string).joined(separator: ", "))]
+              "notes": [\(notes.map(JSONText.string).joined(separator: ", "))],
+              "steps": [
+            \(stepObjects.joined(separator: ",\n"))
+              ]
             }
 
             """

@@ -81,6 +81,13 @@ import Testing
         let verdict = try Self.hostileVerdict()
         let object = try JSONSerialization.jsonObject(with: Data(verdict.json.utf8)) as? [String: Any]
         #expect(object?["schema"] as? String == "sandbox.verdict/1")
+        let steps = try #require(object?["steps"] as? [[String: Any]])
+        #expect(steps.count == 1)
+        #expect(steps.first?["name"] as? String == "test")
+        #expect(steps.first?["kind"] as? String == "test")
+        let result = try #require(steps.first?["result"] as? [String: Any])
+        #expect(result["status"] as? String == "exited")
+        #expect(result["exitCode"] as? Int == 1)
         #expect(object?["mergeReady"] as? Bool == false)
         let gates = try #require(object?["gates"] as? [[String: Any]])
         let failures = try #require(gates.first { $0["metric"] as? String == "test-failures" })
