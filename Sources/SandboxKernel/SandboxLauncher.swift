@@ -96,12 +96,29 @@ public enum SandboxLauncher {
     /// it in its cgroup; then lets it start the command.
     public static func launch(_ plan: LaunchPlan, place: (Int32) throws -> Void) throws -> SandboxProcess {
         let operations = try rootOperations(plan)
-        let output = try Descriptor.pipe()
-        let errors = try Descriptor.pipe()
-        let failures = try Descriptor.pipe()
-        let status = try Descriptor.pipe()
-        let start = try Descriptor.pipe()
-        let listener = try Descriptor.socketPair()
+        // Every descriptor made so far is closed if a later one cannot be had.
+        var made: [Int32] = []
+        func track(_ pair: (Int32, Int32)) -> (Int32, Int32) {
+            made += [pair.0, pair.1]
+            return pair
+        }
+        let output: (read: Int32, write: Int32)
+        let errors: (read: Int32, write: Int32)
+        let failures: (read: Int32, write: Int32)
+        let status: (read: Int32, write: Int32)
+        let start: (read: Int32, write: Int32)
+        let listener: (Int32, Int32)
+        do {
+            output = track(try Descriptor.pipe())
+            errors = track(try Descriptor.pipe())
+            failures = track(try Descriptor.pipe())
+            status = track(try Descriptor.pipe())
+            start = track(try Descriptor.pipe())
+            listener = track(try Descriptor.socketPair())
+        } catch {
+            made.forEach(Descriptor.close)
+            throw error
+        }
         let child = ChildDescriptors(
             stdout: output.write, stderr: errors.write, failures: failures.write, status: status.write,
             listener: listener.1, start: start.read)
