@@ -72,14 +72,25 @@ public struct EffectivePolicy: Equatable, Sendable {
             }
         }
         var limits: [String: ResourceLimits] = [:]
+        // One refusal per limit, naming the steps in the policy's order.
+        var loosenedFor: [(limit: String, steps: [String])] = []
         for step in policy.steps {
             var stepLimits = step.limits.applied(to: defaults.limits)
             if let wish = repository?.limits {
                 let (tightened, loosened) = tighten(stepLimits, with: wish)
                 stepLimits = tightened
-                refused += loosened.map { "repository asked for a higher \($0) limit for \(step.name): refused" }
+                for limit in loosened {
+                    if let index = loosenedFor.firstIndex(where: { $0.limit == limit }) {
+                        loosenedFor[index].steps.append(step.name)
+                    } else {
+                        loosenedFor.append((limit, [step.name]))
+                    }
+                }
             }
             limits[step.name] = stepLimits
+        }
+        refused += loosenedFor.map {
+            "repository asked for a higher \($0.limit) limit for \($0.steps.joined(separator: ", ")): refused"
         }
         return EffectivePolicy(policy: policy, gates: gates, limits: limits, refused: Array(Set(refused)).sorted())
     }

@@ -147,7 +147,7 @@ public struct Verifier: Sendable {
                 "no language detected in \(tree): none of the policies' marker files (\(policies.languages.flatMap(\.detect).joined(separator: ", "))) is at its root"
             )
         }
-        let override = try readOverride(tree)
+        let override = try Self.readOverride(tree)
         let excluded = Set(languages.flatMap(\.copyExclude)).sorted()
         let work = try Workspace(copying: tree, excluding: excluded, runner: runner, size: workspaceSize)
 
@@ -210,7 +210,13 @@ public struct Verifier: Sendable {
         return gates
     }
 
-    func readOverride(_ tree: String) throws(VerifyError) -> RepositoryOverride? {
+    /// The tree's `.sandbox.yaml`, read without following links, or nil when it
+    /// has none.
+    public static func repositoryOverride(in tree: String) throws(VerifyError) -> RepositoryOverride? {
+        try Verifier.readOverride(tree)
+    }
+
+    static func readOverride(_ tree: String) throws(VerifyError) -> RepositoryOverride? {
         let path = tree + "/.sandbox.yaml"
         do {
             guard let bytes = try Descriptor.readUntrustedFile(path, limit: RepositoryOverride.maximumBytes) else {

@@ -3,6 +3,7 @@ import Glibc
 import SandboxKernel
 import SandboxPolicy
 import SandboxVerdict
+import SandboxVerify
 
 /// `sandbox policy`: check and show the per-language policies.
 struct PolicyCommand: ParsableCommand {
@@ -41,6 +42,13 @@ struct PolicyCommand: ParsableCommand {
         @Option(name: .customLong("policy-dir"), help: "Trusted policies (default: the bundled policies/).")
         var policyDirectory: String?
 
+        @Option(
+            name: .customLong("repository"),
+            help: ArgumentHelp(
+                "Apply this tree's .sandbox.yaml too, as verify would; what it may not loosen is listed as refused.",
+                valueName: "TREE"))
+        var repository: String?
+
         func run() throws {
             let directory = try policyDirectory ?? PolicyDirectory.bundled()
             let (set, errors) = try PolicyDirectory.load(directory)
@@ -52,7 +60,24 @@ struct PolicyCommand: ParsableCommand {
                 )
                 throw ExitCode(2)
             }
-            FileDescriptorOutput.standardOutput.write(EffectivePolicy.resolve(policy, defaults: set.defaults).text)
+            var override: RepositoryOverride?
+            if let repository {
+                guard HostProbe.isDirectory(repository) else {
+                    FileDescriptorOutput.standardError.write("sandbox: --repository \(repository): not a directory\n")
+                    throw ExitCode(2)
+                }
+                do {
+                    override = try Verifier.repositoryOverride(in: repository)
+                } catch {
+                    // The file is the tree's (untrusted): one line each, shown, never obeyed.
+                    for line in "\(error)".split(separator: "\n") {
+                        FileDescriptorOutput.standardError.write("sandbox: " + Escaping.singleLine(String(line)) + "\n")
+                    }
+                    throw ExitCode(2)
+                }
+            }
+            let effective = EffectivePolicy.resolve(policy, defaults: set.defaults, repository: override)
+            FileDescriptorOutput.standardOutput.write(effective.text)
         }
     }
 }

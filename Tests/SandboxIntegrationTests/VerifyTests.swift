@@ -454,7 +454,7 @@ import Testing
         #expect(status == 0, "\(stderr)")
         let notes = verdict["notes"] as? [String] ?? []
         #expect(notes.contains("repository asked for line-coverage >= 10, looser than >= 80: refused"))
-        #expect(notes.contains("repository asked for a higher memory limit for test: refused"))
+        #expect(notes.contains("repository asked for a higher memory limit for format, vet, test: refused"), "once")
         #expect(Self.gate(verdict, "line-coverage")["threshold"] as? Int == 80)
     }
 
@@ -604,6 +604,25 @@ import Testing
         let out = try Harness.cli(["verify", "--out", full.path, tree])
         #expect(out.status == 2)
         #expect(out.stderr == "sandbox: --out \(full.path): give a new or empty directory\n", "no step ran")
+    }
+
+    /// `policy show --repository` shows the policy a tree's .sandbox.yaml makes.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func policyShowAppliesARepositorysFile() throws {
+        let tree = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: tree) }
+        try "gates:\n  line-coverage: \">= 90\"\nlimits:\n  memory: 64G\n  timeout: 2m\n".write(
+            to: tree.appendingPathComponent(".sandbox.yaml"), atomically: true, encoding: .utf8)
+        let shown = try Harness.cli(["policy", "show", "go", "--repository", tree.path])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let lines = shown.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("  line-coverage: \">= 90\""))
+        #expect(lines.contains("# repository asked for a higher memory limit for format, vet, test: refused"))
+        let limits = lines.filter { $0.hasPrefix("    limits: ") }
+        #expect(limits.count == 3, "one line per step")
+        #expect(limits.allSatisfy { $0.hasPrefix("    limits: memory 2 GiB,") && $0.contains(" timeout 2m,") })
+        let missing = try Harness.cli(["policy", "show", "go", "--repository", tree.path + "/absent"])
+        #expect(missing.status == 2)
     }
 
     /// Policies copied without their images would start steps with no toolchain.

@@ -136,12 +136,8 @@ import Testing
         #expect(effective.limits["install"]?.timeout == .minutes(10), "the policy's own lower limit stays")
         #expect(
             effective.refused == [
-                "repository asked for a higher timeout limit for format: refused",
-                "repository asked for a higher timeout limit for install: refused",
-                "repository asked for a higher timeout limit for lint: refused",
-                "repository asked for a higher timeout limit for test: refused",
-                "repository asked for a higher timeout limit for tools: refused",
-                "repository asked for a higher timeout limit for typecheck: refused",
+                // One line for the limit, its steps in the policy's order.
+                "repository asked for a higher timeout limit for tools, lint, format, install, typecheck, test: refused",
                 "repository asked for test-failures <= 3, looser than <= 0: refused",
             ])
     }
