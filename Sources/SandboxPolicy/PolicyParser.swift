@@ -84,12 +84,7 @@ public enum PolicyParser {
                 networkValue = entry
             case "only-if": onlyIf = try entry.strings("only-if")
             case "mounts-if-present": mountsIfPresent = try mounts(entry, key: "mounts-if-present")
-            case "continue-on-error":
-                switch try entry.string("continue-on-error") {
-                case "true": continueOnError = true
-                case "false": continueOnError = false
-                default: throw entry.fail("continue-on-error is true or false")
-                }
+            case "continue-on-error": continueOnError = try entry.bool("continue-on-error")
             default: break
             }
         }
@@ -182,13 +177,7 @@ public enum PolicyParser {
                 var found: YAMLValue?
                 for (field, fieldValue) in try entry.mapping(allowed: ["check", "blocking"], context: "gate \(key)") {
                     if field == "check" { found = fieldValue }
-                    if field == "blocking" {
-                        switch try fieldValue.string("blocking") {
-                        case "true": blocking = true
-                        case "false": blocking = false
-                        default: throw fieldValue.fail("blocking is true or false")
-                        }
-                    }
+                    if field == "blocking" { blocking = try fieldValue.bool("blocking") }
                 }
                 guard let found else { throw entry.fail("gate \(key) needs a 'check' such as \">= 80\"") }
                 check = found

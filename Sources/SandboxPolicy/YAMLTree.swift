@@ -51,6 +51,15 @@ struct YAMLValue {
         return scalar.string
     }
 
+    /// `true` or `false`, and nothing else.
+    func bool(_ key: String) throws(PolicyError) -> Bool {
+        switch try string(key) {
+        case "true": return true
+        case "false": return false
+        default: throw fail("\(key) is true or false")
+        }
+    }
+
     func strings(_ context: String) throws(PolicyError) -> [String] {
         guard case .sequence(let sequence) = node else { throw fail("\(context) must be a list") }
         var values: [String] = []
