@@ -112,10 +112,13 @@ public struct StepOutcome: Equatable, Sendable {
     public var name: String
     public var kind: StepKind
     public var result: StepResult
+    /// The policy let it fail (continue-on-error): a failure here is a note.
+    public var continuesOnError: Bool
 
-    public init(name: String, kind: StepKind, result: StepResult) {
+    public init(name: String, kind: StepKind, result: StepResult, continuesOnError: Bool = false) {
         self.name = name
         self.kind = kind
         self.result = result
+        self.continuesOnError = continuesOnError
     }
 }

@@ -22,7 +22,9 @@ public enum VerdictEngine {
         }
         var verdict = Verdict(gates: results, skippedTests: measured.tests.skipped, flakyTests: measured.flaky)
         verdict.notes = measured.allowedFailures
-        verdict.steps = steps.map { StepOutcome(name: $0.name, kind: $0.kind, result: $0.result) }
+        verdict.steps = steps.map {
+            StepOutcome(name: $0.name, kind: $0.kind, result: $0.result, continuesOnError: $0.continuesOnError)
+        }
         return verdict
     }
 }
@@ -90,7 +92,7 @@ struct Measurements {
             }
             if let unexplained = Self.unexplainedFailure(of: step) {
                 if step.continuesOnError {
-                    allowedFailures.append(unexplained + " (continue-on-error: the later steps ran)")
+                    allowedFailures.append(unexplained + " (continue-on-error: not counted as a failed step)")
                 } else {
                     stepFailures.append(unexplained)
                 }

@@ -47,7 +47,7 @@ extension Verdict {
         let stepObjects = steps.map { step in
             let result = step.result.json.split(separator: "\n").joined(separator: " ")
             return "    {\"name\": \(JSONText.string(step.name)), \"kind\": \(JSONText.string(step.kind.rawValue)), "
-                + "\"result\": \(result)}"
+                + "\"continueOnError\": \(step.continuesOnError), \"result\": \(result)}"
         }
         return """
             {

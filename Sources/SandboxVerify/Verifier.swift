@@ -125,11 +125,13 @@ public struct Verifier: Sendable {
     /// `languages`, when given, are the ones the trusted side expects: they run
     /// whatever marker files the (untrusted) tree has or lacks.
     public func verify(
-        tree: String, languages expected: [String] = [], progress: (VerifyProgress) -> Void = { _ in }
+        tree given: String, languages expected: [String] = [], progress: (VerifyProgress) -> Void = { _ in }
     ) throws(VerifyError) -> VerifyOutcome {
-        guard HostProbe.isDirectory(tree), let entries = HostProbe.directoryEntries(tree) else {
-            throw .usage("\(tree) is not a directory")
-        }
+        guard HostProbe.isDirectory(given) else { throw .usage("\(given) is not a directory") }
+        // The caller's path may go through links of the caller's own; inside the
+        // tree, nothing is followed.
+        let tree = try Self.resolved(given)
+        guard let entries = HostProbe.directoryEntries(tree) else { throw .usage("\(given) is not a directory") }
         var languages = policies.detect(rootEntries: entries)
         if !expected.isEmpty {
             languages = []
@@ -213,7 +215,16 @@ public struct Verifier: Sendable {
     /// The tree's `.sandbox.yaml`, read without following links, or nil when it
     /// has none.
     public static func repositoryOverride(in tree: String) throws(VerifyError) -> RepositoryOverride? {
-        try Verifier.readOverride(tree)
+        try Verifier.readOverride(resolved(tree))
+    }
+
+    /// `tree` with every link the caller's path goes through resolved.
+    static func resolved(_ tree: String) throws(VerifyError) -> String {
+        do {
+            return try HostProbe.resolve(tree, role: "tree")
+        } catch {
+            throw .usage("\(tree): \(error)")
+        }
     }
 
     static func readOverride(_ tree: String) throws(VerifyError) -> RepositoryOverride? {

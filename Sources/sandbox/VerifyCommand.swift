@@ -65,15 +65,6 @@ struct VerifyCommand: ParsableCommand {
         let missing = ImageDirectory.missing(for: policies, in: images, besides: policyDirectory)
         for problem in missing { FileDescriptorOutput.standardError.write("sandbox: \(problem)\n") }
         guard missing.isEmpty else { throw ExitCode(2) }
-        // Where the results go is checked before anything runs: a mistake there
-        // must not cost the whole verification.
-        if let out { try Self.prepareDirectory(out) }
-        for (option, path) in [("--junit", junit), ("--sarif", sarif)] {
-            if let path, let problem = Self.unwritable(path) {
-                FileDescriptorOutput.standardError.write("sandbox: \(option) \(path): \(problem)\n")
-                throw ExitCode(2)
-            }
-        }
         var verifier = Verifier(policies: policies, images: images)
         verifier.keepsReportFiles = out != nil
         do {
@@ -82,6 +73,15 @@ struct VerifyCommand: ParsableCommand {
             FileDescriptorOutput.standardError.write("sandbox: \(error)\n")
             throw ExitCode(2)
         }
+        // Where the results go is checked before anything runs, the way they will
+        // be written: a mistake there must not cost the whole verification.
+        for (option, path) in [("--junit", junit), ("--sarif", sarif)] {
+            if let path, let problem = Self.unwritable(path) {
+                FileDescriptorOutput.standardError.write("sandbox: \(option) \(path): \(problem)\n")
+                throw ExitCode(2)
+            }
+        }
+        if let out { try Self.prepareDirectory(out) }
         let outcome: VerifyOutcome
         let live = LiveProgress.onTerminal()
         do {
@@ -170,18 +170,34 @@ struct VerifyCommand: ParsableCommand {
             FileDescriptorOutput.standardError.write("sandbox: --out \(directory): give a new or empty directory\n")
             throw ExitCode(2)
         }
+        guard Descriptor.existsRefusingLinks(directory) else {
+            FileDescriptorOutput.standardError.write("sandbox: --out \(directory): \(Self.throughLink)\n")
+            throw ExitCode(2)
+        }
     }
 
-    /// Why `path` could not be written at the end, if it could not: its directory
-    /// is missing or not writable, or something other than a file is there.
+    /// Results are written without following any link on the way (see `write`).
+    static let throughLink =
+        "the path goes through a symbolic link, which results are never written through; "
+        + "give the real path"
+
+    /// Why `path` could not be written at the end, checked as `write` will write
+    /// it: no link anywhere on the way, a plain file of its own if one is there,
+    /// and a writable directory.
     static func unwritable(_ path: String) -> String? {
-        let parent = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        guard !path.hasSuffix("/"), !path.isEmpty else { return "give a file's path" }
+        let slash = path.lastIndex(of: "/")
+        let parent = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        guard HostProbe.isDirectory(parent) else { return "no such directory" }
+        guard Descriptor.existsRefusingLinks(parent) else { return throughLink }
         var info = stat()
         if lstat(path, &info) == 0 {
-            return info.st_mode & S_IFMT == S_IFREG ? nil : "something other than a file is there"
+            guard info.st_mode & S_IFMT == S_IFREG, info.st_nlink == 1 else {
+                return "something other than a plain file of its own is there"
+            }
+            return access(path, W_OK) == 0 ? nil : "not writable"
         }
-        guard HostProbe.isDirectory(parent.isEmpty ? "/" : parent) else { return "no such directory" }
-        return access(parent.isEmpty ? "/" : parent, W_OK | X_OK) == 0 ? nil : "its directory is not writable"
+        return access(parent, W_OK | X_OK) == 0 ? nil : "its directory is not writable"
     }
 
     /// Each step's output and result record, and the verdict, under `directory`

@@ -62,6 +62,17 @@ import Testing
         ((verdict["gates"] as? [[String: Any]]) ?? []).first { $0["metric"] as? String == metric } ?? [:]
     }
 
+    /// Pinned requirements that cannot be installed fail the verification, in
+    /// pip's words: only the project's own editable install may fail.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func requirementsThatCannotInstallAreNotReady() throws {
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "python/ready", adding: ["requirements.txt": "sandbox-no-such-package-on-pypi==1.0\n"])
+        #expect(status == 1, "\(stderr)")
+        let failures = (Self.gate(verdict, "step-failures")["reasons"] as? [String]) ?? []
+        #expect(failures.first?.hasPrefix("python/requirements: exited with status 1: ERROR: ") == true, "\(failures)")
+    }
+
     /// A project setuptools cannot install (a flat layout with several modules, as
     /// many small projects have) is still tested from the tree; pip's reason is a
     /// note with the verdict, not lost in a log.
@@ -77,7 +88,7 @@ import Testing
                 $0.hasPrefix(
                     "python/install: exited with status 1: error: Multiple top-level modules discovered in a flat-layout"
                 )
-                    && $0.hasSuffix("(continue-on-error: the later steps ran)")
+                    && $0.hasSuffix("(continue-on-error: not counted as a failed step)")
             }, "\(notes)")
         #expect(Self.gate(verdict, "step-failures")["actual"] as? Int == 0)
     }
@@ -190,6 +201,10 @@ import Testing
                 "the step said: error: package.json runs its tests with mocha; the node policy runs node --test only")
                 == true, "\(reasons)")
         #expect(Self.gate(verdict, "step-failures")["actual"] as? Int == 1)
+        // node's own tap reporter, and a test file called tap, are node --test's.
+        let own = #"{ "name": "mathutil", "scripts": { "test": "node --test --test-reporter=tap test/tap.test.js" } }"#
+        let (ownStatus, _, ownStderr) = try Self.verifyChanged("node/ready", adding: ["package.json": own])
+        #expect(ownStatus == 0, "\(ownStderr)")
     }
 
     /// npm's agent looks registry hosts up with the ADDRCONFIG hint, for which
@@ -604,6 +619,18 @@ import Testing
         let out = try Harness.cli(["verify", "--out", full.path, tree])
         #expect(out.status == 2)
         #expect(out.stderr == "sandbox: --out \(full.path): give a new or empty directory\n", "no step ran")
+        // Checked as they will be written: never through a link, never a file shared by a hard link.
+        try FileManager.default.createSymbolicLink(
+            atPath: full.appendingPathComponent("link").path, withDestinationPath: full.path)
+        let linked = try Harness.cli([
+            "verify", "--sarif", full.appendingPathComponent("link/findings.sarif").path, tree,
+        ])
+        #expect(linked.status == 2)
+        #expect(linked.stderr.contains("goes through a symbolic link"), "\(linked.stderr)")
+        #expect(link(full.appendingPathComponent("kept").path, full.appendingPathComponent("shared.xml").path) == 0)
+        let shared = try Harness.cli(["verify", "--junit", full.appendingPathComponent("shared.xml").path, tree])
+        #expect(shared.status == 2)
+        #expect(shared.stderr.hasSuffix(": something other than a plain file of its own is there\n"))
     }
 
     /// `policy show --repository` shows the policy a tree's .sandbox.yaml makes.

@@ -85,6 +85,7 @@ import Testing
         #expect(steps.count == 1)
         #expect(steps.first?["name"] as? String == "test")
         #expect(steps.first?["kind"] as? String == "test")
+        #expect(steps.first?["continueOnError"] as? Bool == false)
         let result = try #require(steps.first?["result"] as? [String: Any])
         #expect(result["status"] as? String == "exited")
         #expect(result["exitCode"] as? Int == 1)

@@ -207,7 +207,7 @@ import Testing
         #expect(
             verdict.notes == [
                 "python/install: exited with status 1: error: Multiple top-level modules discovered in a flat-layout: "
-                    + "['test_calc', 'calc']. (continue-on-error: the later steps ran)"
+                    + "['test_calc', 'calc']. (continue-on-error: not counted as a failed step)"
             ], "pip's own wrapper line is passed over for the backend's reason")
         var killed = install
         killed.result = StepResult(status: .memoryLimit)
