@@ -96,29 +96,18 @@ public enum SandboxLauncher {
     /// it in its cgroup; then lets it start the command.
     public static func launch(_ plan: LaunchPlan, place: (Int32) throws -> Void) throws -> SandboxProcess {
         let operations = try rootOperations(plan)
-        // Every descriptor made so far is closed if a later one cannot be had.
-        var made: [Int32] = []
-        func track(_ pair: (Int32, Int32)) -> (Int32, Int32) {
-            made += [pair.0, pair.1]
-            return pair
-        }
-        let output: (read: Int32, write: Int32)
-        let errors: (read: Int32, write: Int32)
-        let failures: (read: Int32, write: Int32)
-        let status: (read: Int32, write: Int32)
-        let start: (read: Int32, write: Int32)
+        // Output, errors, failures, status, start; every one made so far is closed
+        // if a later one cannot be had.
+        var pipes: [(read: Int32, write: Int32)] = []
         let listener: (Int32, Int32)
         do {
-            output = track(try Descriptor.pipe())
-            errors = track(try Descriptor.pipe())
-            failures = track(try Descriptor.pipe())
-            status = track(try Descriptor.pipe())
-            start = track(try Descriptor.pipe())
-            listener = track(try Descriptor.socketPair())
+            for _ in 0..<5 { pipes.append(try Descriptor.pipe()) }
+            listener = try Descriptor.socketPair()
         } catch {
-            made.forEach(Descriptor.close)
+            for pipe in pipes { [pipe.read, pipe.write].forEach(Descriptor.close) }
             throw error
         }
+        let (output, errors, failures, status, start) = (pipes[0], pipes[1], pipes[2], pipes[3], pipes[4])
         let child = ChildDescriptors(
             stdout: output.write, stderr: errors.write, failures: failures.write, status: status.write,
             listener: listener.1, start: start.read)

@@ -74,7 +74,7 @@ extension StepEvidence {
     public var failureClue: String? {
         let lines = tailLines
         let clue =
-            errorLine
+            Self.errorLine(in: lines)
             // Python's "ModuleNotFoundError: …", "CoverageWarning: …" end their tracebacks.
             ?? lines.last { $0.contains("Error: ") || $0.contains("Exception: ") }
             ?? lines.last { $0.contains("Warning: ") } ?? lines.last
@@ -84,9 +84,11 @@ extension StepEvidence {
     /// The last line of `outputTail` that starts like an error ("error:",
     /// "fatal:", "panic"), at most 300 characters: why a step that passed may
     /// still have left a report unwritten.
-    public var errorLine: String? {
+    public var errorLine: String? { Self.errorLine(in: tailLines) }
+
+    static func errorLine(in lines: [String]) -> String? {
         let markers = ["error", "fatal", "panic"]
-        let errors = tailLines.filter { line in markers.contains { line.lowercased().hasPrefix($0) } }
+        let errors = lines.filter { line in markers.contains { line.lowercased().hasPrefix($0) } }
         // pip ends with a wrapper ("error: subprocess-exited-with-error") after the
         // build backend's own error line, which says what is wrong.
         let said = errors.last { !Self.wrapperErrors.contains($0) } ?? errors.last

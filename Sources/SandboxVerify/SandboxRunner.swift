@@ -35,23 +35,17 @@ package protocol SandboxRunner: Sendable {
 extension Supervisor: SandboxRunner {
     /// Runs a sandbox with its output captured in anonymous files.
     package func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> CapturedRun {
-        let out: Int32
-        let err: Int32
-        do {
-            out = try Descriptor.anonymousFile()
+        do throws(SystemError) {
+            let out = try Descriptor.anonymousFile()
+            defer { close(out) }
+            let err = try Descriptor.anonymousFile()
+            defer { close(err) }
+            let result = run(configuration, stdout: out, stderr: err)
+            return CapturedRun(
+                result: result, stdout: Descriptor.contents(of: out, limit: stdoutCap),
+                stderr: Descriptor.contents(of: err, limit: stderrCap))
         } catch {
             return .setupFailed(stage: "capture", errno: error.errno, message: "cannot capture output: \(error)")
         }
-        defer { close(out) }
-        do {
-            err = try Descriptor.anonymousFile()
-        } catch {
-            return .setupFailed(stage: "capture", errno: error.errno, message: "cannot capture output: \(error)")
-        }
-        defer { close(err) }
-        let result = run(configuration, stdout: out, stderr: err)
-        return CapturedRun(
-            result: result, stdout: Descriptor.contents(of: out, limit: stdoutCap),
-            stderr: Descriptor.contents(of: err, limit: stderrCap))
     }
 }

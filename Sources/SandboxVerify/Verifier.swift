@@ -245,6 +245,7 @@ public struct Verifier: Sendable {
         let limits = effective.limits[step.name] ?? ResourceLimits()
         var evidence = StepEvidence(
             name: label, kind: step.kind, result: StepResult(status: .setupFailed), limits: limits, reports: [])
+        evidence.continuesOnError = step.continueOnError
         let image = images[effective.policy.image] ?? ToolchainImage(name: effective.policy.image)
         if let missing = image.requires.first(where: { !HostProbe.exists($0) }) {
             evidence.result.setupFailure = .init(
@@ -252,9 +253,7 @@ public struct Verifier: Sendable {
                 message:
                     "toolchain not found: \(missing) (image \(image.name)); install it or adjust images/\(image.name).yaml"
             )
-            evidence.reports = step.reports.map {
-                Self.unread($0, stepKind: step.kind, reason: "not written: the step could not start")
-            }
+            evidence.reports = step.reports.map { Self.unread($0, stepKind: step.kind, reason: Self.notStarted) }
             return StepRecord(language: effective.policy.language, evidence: evidence, stdout: [], stderr: [])
         }
         var configuration = RunConfiguration(command: Self.clearingReports(step))
@@ -285,7 +284,6 @@ public struct Verifier: Sendable {
             if keepsReportFiles, let bytes { kept.append(KeptReport(name: report.name, bytes: bytes)) }
             return report
         }
-        evidence.continuesOnError = step.continueOnError
         var record = StepRecord(language: effective.policy.language, evidence: evidence, stdout: stdout, stderr: stderr)
         record.reportFiles = kept
         return record
@@ -334,9 +332,7 @@ public struct Verifier: Sendable {
             bytes = stderr
         case .file(let path):
             name = spec.displayName
-            guard stepStarted else {
-                return (Self.unread(spec, stepKind: stepKind, reason: "not written: the step could not start"), nil)
-            }
+            guard stepStarted else { return (Self.unread(spec, stepKind: stepKind, reason: Self.notStarted), nil) }
             switch work.readInside(path, runner: runner, cap: Self.reportCap) {
             case .success(let read): bytes = read
             case .failure(let failure): return (Self.unread(spec, stepKind: stepKind, reason: failure.reason), nil)
@@ -346,6 +342,9 @@ public struct Verifier: Sendable {
             bytes, spec: spec, stepKind: stepKind, file: name, outputCut: outputCut && !spec.isFile)
         return (evidence, spec.isFile ? bytes : nil)
     }
+
+    /// Why a step that never started has no report.
+    static let notStarted = "not written: the step could not start"
 
     static func unread(_ spec: ReportSpec, stepKind: StepKind, reason: String) -> ReportEvidence {
         let name = spec.displayName

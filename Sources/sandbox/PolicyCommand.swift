@@ -23,10 +23,7 @@ struct PolicyCommand: ParsableCommand {
             let (set, errors) = try PolicyDirectory.load(directory)
             for error in errors { FileDescriptorOutput.standardError.write(Escaping.singleLine("\(error)") + "\n") }
             guard errors.isEmpty else { throw ExitCode(2) }
-            let images = try ImageDirectory.load(besides: directory)
-            let missing = ImageDirectory.missing(for: set, in: images, besides: directory)
-            for problem in missing { FileDescriptorOutput.standardError.write(problem + "\n") }
-            guard missing.isEmpty else { throw ExitCode(2) }
+            _ = try ImageDirectory.load(for: set, besides: directory, prefix: "")
             FileDescriptorOutput.standardOutput.write(
                 "\(directory): defaults and \(set.languages.count) languages (\(set.languages.map(\.language).joined(separator: ", "))): ok\n"
             )

@@ -61,10 +61,7 @@ struct VerifyCommand: ParsableCommand {
             for error in errors { FileDescriptorOutput.standardError.write(Escaping.singleLine("\(error)") + "\n") }
             throw ExitCode(2)
         }
-        let images = try ImageDirectory.load(besides: policyDirectory)
-        let missing = ImageDirectory.missing(for: policies, in: images, besides: policyDirectory)
-        for problem in missing { FileDescriptorOutput.standardError.write("sandbox: \(problem)\n") }
-        guard missing.isEmpty else { throw ExitCode(2) }
+        let images = try ImageDirectory.load(for: policies, besides: policyDirectory, prefix: "sandbox: ")
         var verifier = Verifier(policies: policies, images: images)
         verifier.keepsReportFiles = out != nil
         do {
@@ -231,15 +228,21 @@ enum ImageDirectory {
         return (policyDirectory.hasPrefix("/") ? "/" : "") + (parent.isEmpty ? "." : parent) + "/images"
     }
 
-    /// What is wrong with each language whose image is not there: its steps would
-    /// otherwise start without their toolchain and fail as if the tree were at fault.
-    static func missing(for set: PolicySet, in images: [String: ToolchainImage], besides policyDirectory: String)
-        -> [String]
+    /// The images, every one the policies name among them: a language whose image
+    /// is missing would start its steps without a toolchain and fail as if the tree
+    /// were at fault. Each missing one is said (after `prefix`), then exit 2.
+    static func load(for set: PolicySet, besides policyDirectory: String, prefix: String) throws
+        -> [String: ToolchainImage]
     {
-        set.languages.filter { images[$0.image] == nil }.map {
-            "\($0.source): image '\($0.image)' is not in \(path(besides: policyDirectory)) "
-                + "(images are read from images/ beside the policy directory)"
+        let images = try load(besides: policyDirectory)
+        let missing = set.languages.filter { images[$0.image] == nil }
+        for language in missing {
+            FileDescriptorOutput.standardError.write(
+                "\(prefix)\(language.source): image '\(language.image)' is not in \(path(besides: policyDirectory)) "
+                    + "(images are read from images/ beside the policy directory)\n")
         }
+        guard missing.isEmpty else { throw ExitCode(2) }
+        return images
     }
 
     static func load(besides policyDirectory: String) throws -> [String: ToolchainImage] {
