@@ -33,7 +33,7 @@ let package = Package(
         // Pure: per-language policies (YAML), their layering and validation.
         .target(
             name: "SandboxPolicy",
-            dependencies: ["SandboxModel", "SandboxVerdict", .product(name: "Yams", package: "Yams")],
+            dependencies: ["SandboxModel", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // The OS layer: cgroups, the seccomp compiler, the launcher, kernel probes.

@@ -1,5 +1,4 @@
 public import SandboxModel
-public import SandboxVerdict
 
 /// The format of a report a step writes, which says how to read it.
 public enum ReportFormat: String, Sendable, CaseIterable {
@@ -20,14 +19,11 @@ public enum ReportFormat: String, Sendable, CaseIterable {
     /// One path per line: files a formatter would change.
     case unformattedList = "unformatted-list"
 
-    /// The gate family the format feeds.
-    public var evidenceKind: ReportEvidence.Kind {
+    /// Whether the format measures coverage (and so may say which files count).
+    public var isCoverage: Bool {
         switch self {
-        case .junit, .trx, .goTestJSON, .libtest: .tests
-        case .cobertura, .lcov, .goCoverprofile, .coveragePyJSON, .llvmCovJSON: .coverage
-        case .sarif, .ruffJSON, .pylintJSON, .eslintJSON: .findings
-        case .cargoJSON, .diagnostics: .diagnostics
-        case .unformattedList: .unformatted
+        case .cobertura, .lcov, .goCoverprofile, .coveragePyJSON, .llvmCovJSON: true
+        default: false
         }
     }
 }

@@ -1,5 +1,4 @@
 public import SandboxModel
-public import SandboxVerdict
 
 /// The organisation's defaults: limits and gates every language starts from.
 public struct PolicyDefaults: Equatable, Sendable {
@@ -41,14 +40,7 @@ public struct EffectivePolicy: Equatable, Sendable {
     public static func resolve(
         _ policy: LanguagePolicy, defaults: PolicyDefaults, repository: RepositoryOverride? = nil
     ) -> EffectivePolicy {
-        var gates = defaults.gates
-        for gate in policy.gates {
-            if let index = gates.firstIndex(where: { $0.metric == gate.metric }) {
-                gates[index] = gate
-            } else {
-                gates.append(gate)
-            }
-        }
+        var gates = defaults.gates.overridden(by: policy.gates)
         var refused: [String] = []
         for wish in repository?.gates ?? [] {
             guard let index = gates.firstIndex(where: { $0.metric == wish.metric }) else {
@@ -56,18 +48,13 @@ public struct EffectivePolicy: Equatable, Sendable {
                 continue
             }
             let current = gates[index]
-            let tighter =
-                wish.comparison == current.comparison
-                && (current.comparison == .atLeast
-                    ? wish.threshold >= current.threshold : wish.threshold <= current.threshold)
-                && (wish.blocking || !current.blocking)
-            if tighter {
+            if wish.isAtLeastAsStrict(as: current) {
                 gates[index] = wish
             } else {
                 refused.append(
-                    "repository asked for \(wish.metric.rawValue) \(wish.comparison.rawValue) \(GateResult.format(wish.threshold))"
+                    "repository asked for \(wish.metric.rawValue) \(wish.comparison.rawValue) \(GateDefinition.format(wish.threshold))"
                         + (wish.blocking ? "" : " (informational)")
-                        + ", looser than \(current.comparison.rawValue) \(GateResult.format(current.threshold)): refused"
+                        + ", looser than \(current.comparison.rawValue) \(GateDefinition.format(current.threshold)): refused"
                 )
             }
         }
@@ -120,15 +107,7 @@ extension PolicyParser {
         guard let root = try YAMLValue.parse(text, file: file) else { return defaults }
         for (key, value) in try root.mapping(allowed: ["limits", "gates"], context: "the defaults") {
             if key == "limits" { defaults.limits = try limits(value).applied(to: defaults.limits) }
-            if key == "gates" {
-                for gate in try gates(value) {
-                    if let index = defaults.gates.firstIndex(where: { $0.metric == gate.metric }) {
-                        defaults.gates[index] = gate
-                    } else {
-                        defaults.gates.append(gate)
-                    }
-                }
-            }
+            if key == "gates" { defaults.gates = defaults.gates.overridden(by: try gates(value)) }
         }
         return defaults
     }

@@ -1,5 +1,4 @@
 import SandboxModel
-import SandboxVerdict
 
 /// Reads policy files. Every mistake is reported with its `file:line:column`.
 public enum PolicyParser {
@@ -129,7 +128,7 @@ public enum PolicyParser {
         }
         guard let source else { throw value.fail("a report needs a 'path' or a 'stream'") }
         guard let format else { throw value.fail("a report needs a 'format'") }
-        for key in ["include", "exclude"] where format.evidenceKind != .coverage {
+        for key in ["include", "exclude"] where !format.isCoverage {
             if let entry = value.node.mapping?[key] {
                 throw YAMLValue(node: entry, file: value.file).fail("'\(key)' applies to coverage reports only")
             }

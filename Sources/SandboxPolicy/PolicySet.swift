@@ -1,5 +1,4 @@
 import SandboxModel
-import SandboxVerdict
 
 /// A trusted policy directory: `defaults.yaml` and one file per language.
 public struct PolicySet: Equatable, Sendable {
@@ -98,7 +97,7 @@ extension EffectivePolicy {
         lines.append("gates:")
         for gate in gates {
             lines.append(
-                "  \(gate.metric.rawValue): \"\(gate.comparison.rawValue) \(GateResult.format(gate.threshold))\""
+                "  \(gate.metric.rawValue): \"\(gate.comparison.rawValue) \(GateDefinition.format(gate.threshold))\""
                     + (gate.blocking ? "" : " (informational)"))
         }
         for refusal in refused { lines.append("# \(refusal)") }

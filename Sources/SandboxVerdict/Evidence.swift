@@ -1,11 +1,6 @@
 public import SandboxModel
 public import SandboxReports
 
-/// What a step is for, as a policy names it.
-public enum StepKind: String, Sendable, CaseIterable {
-    case install, build, test, lint, format, coverage
-}
-
 /// A report a step was expected to produce, and what reading it gave.
 public struct ReportEvidence: Sendable {
     /// What the report measures.

@@ -1,4 +1,4 @@
-import SandboxModel
+public import SandboxModel
 import SandboxReports
 
 /// Decides merge readiness from what the steps did and what their reports say.

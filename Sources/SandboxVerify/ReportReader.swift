@@ -1,18 +1,27 @@
+import SandboxModel
 import SandboxPolicy
 import SandboxReports
 import SandboxVerdict
 
 /// Reads a report's bytes by its declared format.
 enum ReportReader {
-    /// The gate family a report feeds. A format step's diagnostics or findings
-    /// (`swift format lint`) name files not formatted; a lint step's diagnostics
-    /// (`go vet`) are lint findings. Compiler output (cargo's JSON) stays warnings.
+    /// The gate family a report feeds: what its format measures, except that a
+    /// format step's diagnostics or findings (`swift format lint`) name files not
+    /// formatted, and a lint step's plain diagnostics (`go vet`) are lint findings.
+    /// Compiler output (cargo's JSON) stays warnings. The one place this is decided.
     static func kind(of spec: ReportSpec, in stepKind: StepKind) -> ReportEvidence.Kind {
-        let kind = spec.format.evidenceKind
+        let measured: ReportEvidence.Kind =
+            switch spec.format {
+            case .junit, .trx, .goTestJSON, .libtest: .tests
+            case .cobertura, .lcov, .goCoverprofile, .coveragePyJSON, .llvmCovJSON: .coverage
+            case .sarif, .ruffJSON, .pylintJSON, .eslintJSON: .findings
+            case .cargoJSON, .diagnostics: .diagnostics
+            case .unformattedList: .unformatted
+            }
         switch stepKind {
-        case .format where kind == .diagnostics || kind == .findings: return .unformatted
+        case .format where measured == .diagnostics || measured == .findings: return .unformatted
         case .lint where spec.format == .diagnostics: return .findings
-        default: return kind
+        default: return measured
         }
     }
 
@@ -31,15 +40,7 @@ enum ReportReader {
             content = .success(.coverage(coverage.filtered(spec.counts)))
         }
         let kind = kind(of: spec, in: stepKind)
-        switch (kind, content) {
-        case (.unformatted, .success(.diagnostics(let report))), (.unformatted, .success(.findings(let report))):
-            var seen = Set<String>()
-            content = .success(.unformatted(report.findings.compactMap(\.file).filter { seen.insert($0).inserted }))
-        case (.findings, .success(.diagnostics(let report))):
-            content = .success(.findings(report))
-        default: break
-        }
-        return ReportEvidence(name: file, kind: kind, content: content)
+        return ReportEvidence(name: file, kind: kind, content: content.map { $0.counted(as: kind) })
     }
 
     /// Paths as a reviewer knows them: relative to the tree, not to the sandbox.
@@ -108,6 +109,20 @@ enum ReportReader {
             }
         } catch {
             return .failure(error)
+        }
+    }
+}
+
+extension ReportEvidence.Content {
+    /// This content in the gate family `kind` (see `ReportReader.kind`): the files
+    /// a format step's diagnostics name, once each; a lint step's diagnostics as findings.
+    func counted(as kind: ReportEvidence.Kind) -> ReportEvidence.Content {
+        switch (kind, self) {
+        case (.unformatted, .diagnostics(let report)), (.unformatted, .findings(let report)):
+            var seen = Set<String>()
+            return .unformatted(report.findings.compactMap(\.file).filter { seen.insert($0).inserted })
+        case (.findings, .diagnostics(let report)): return .findings(report)
+        default: return self
         }
     }
 }

@@ -163,7 +163,7 @@ public struct Verifier: Sendable {
         for language in languages {
             let effective = EffectivePolicy.resolve(language, defaults: policies.defaults, repository: override)
             notes += effective.refused
-            gates = Self.strictest(gates, effective.gates)
+            gates = gates.strictest(with: effective.gates)
             for step in language.steps { progress(.queued("\(language.language)/\(step.name)")) }
             for step in language.steps {
                 let label = "\(language.language)/\(step.name)"
@@ -190,26 +190,6 @@ public struct Verifier: Sendable {
     static func unique(_ notes: [String]) -> [String] {
         var seen: Set<String> = []
         return notes.filter { seen.insert($0).inserted }
-    }
-
-    /// The strictest gate of each metric across languages.
-    static func strictest(_ current: [GateDefinition], _ more: [GateDefinition]) -> [GateDefinition] {
-        var gates = current
-        for gate in more {
-            guard let index = gates.firstIndex(where: { $0.metric == gate.metric }) else {
-                gates.append(gate)
-                continue
-            }
-            let existing = gates[index]
-            if existing.comparison == gate.comparison
-                && (gate.comparison == .atLeast
-                    ? gate.threshold > existing.threshold : gate.threshold < existing.threshold)
-            {
-                gates[index] = gate
-            }
-            if gate.blocking { gates[index].blocking = true }
-        }
-        return gates
     }
 
     /// The tree's `.sandbox.yaml`, read without following links, or nil when it

@@ -143,6 +143,36 @@ import Testing
             ])
     }
 
+    /// Several languages in one tree: each metric's strictest threshold, and a gate
+    /// that blocks in one language still blocks when another only informs.
+    @Test func gatesAcrossLanguagesAreTheStrictest() {
+        let python = [
+            GateDefinition(.lineCoverage, .atLeast, 80), GateDefinition(.lintErrors, .atMost, 0, blocking: false),
+        ]
+        let node = [
+            GateDefinition(.lineCoverage, .atLeast, 90, blocking: false), GateDefinition(.lintErrors, .atMost, 5),
+            GateDefinition(.testsRan, .atLeast, 1),
+        ]
+        let merged = python.strictest(with: node)
+        #expect(
+            merged == [
+                GateDefinition(.lineCoverage, .atLeast, 90), GateDefinition(.lintErrors, .atMost, 0),
+                GateDefinition(.testsRan, .atLeast, 1),
+            ])
+    }
+
+    @Test func aLayerReplacesGatesOfItsMetricsAndAddsOthers() {
+        let base = [GateDefinition(.lineCoverage, .atLeast, 80), GateDefinition(.lintErrors, .atMost, 0)]
+        let layer = [
+            GateDefinition(.lineCoverage, .atLeast, 60, blocking: false), GateDefinition(.testsRan, .atLeast, 3),
+        ]
+        #expect(
+            base.overridden(by: layer) == [
+                GateDefinition(.lineCoverage, .atLeast, 60, blocking: false), GateDefinition(.lintErrors, .atMost, 0),
+                GateDefinition(.testsRan, .atLeast, 3),
+            ])
+    }
+
     @Test func repositoryCannotAddSteps() {
         #expect(throws: PolicyError.self) {
             try PolicyParser.repositoryOverride(Array("steps:\n  - run: [curl, evil]\n".utf8), file: ".sandbox.yaml")

@@ -1,4 +1,5 @@
 import Foundation
+import SandboxModel
 import SandboxPolicy
 import SandboxVerdict
 import Testing
