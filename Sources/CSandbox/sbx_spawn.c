@@ -31,39 +31,6 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-static const char *const sbx_stage_names[] = {
-    [SBX_STAGE_START] = "start",
-    [SBX_STAGE_DUMPABLE] = "prctl(PR_SET_DUMPABLE)",
-    [SBX_STAGE_IDENTITY] = "setresuid",
-    [SBX_STAGE_CGROUP_NAMESPACE] = "unshare(CLONE_NEWCGROUP)",
-    [SBX_STAGE_HOSTNAME] = "sethostname",
-    [SBX_STAGE_MOUNT_PRIVATE] = "mount(MS_PRIVATE)",
-    [SBX_STAGE_OPERATION] = "mount",
-    [SBX_STAGE_PIVOT_ROOT] = "pivot_root",
-    [SBX_STAGE_ROOT_READ_ONLY] = "remount / read-only",
-    [SBX_STAGE_LOOPBACK] = "bring up loopback",
-    [SBX_STAGE_SIGNALS] = "sigprocmask",
-    [SBX_STAGE_FORK] = "fork",
-    [SBX_STAGE_SESSION] = "setsid",
-    [SBX_STAGE_STDIO] = "stdio",
-    [SBX_STAGE_CHDIR] = "chdir",
-    [SBX_STAGE_RLIMIT] = "setrlimit",
-    [SBX_STAGE_USER_NAMESPACE] = "user namespace",
-    [SBX_STAGE_CAPABILITIES] = "drop capabilities",
-    [SBX_STAGE_NO_NEW_PRIVS] = "prctl(PR_SET_NO_NEW_PRIVS)",
-    [SBX_STAGE_SECCOMP] = "seccomp",
-    [SBX_STAGE_LISTENER] = "send seccomp listener",
-    [SBX_STAGE_CLOSE_FDS] = "close_range",
-    [SBX_STAGE_EXEC] = "execve",
-};
-
-const char *sbx_stage_name(int stage) {
-    if (stage <= 0 || stage > SBX_STAGE_EXEC) {
-        return "setup";
-    }
-    return sbx_stage_names[stage];
-}
-
 // MARK: - Raw helpers (child side only)
 
 static size_t sbx_length(const char *text) {
@@ -338,9 +305,14 @@ static void sbx_command(const struct sbx_spawn_config *config) {
         sbx_fail(config, SBX_STAGE_SESSION, errno, 0);
     }
     int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(config->stdout_fd, 1) < 0 ||
-        dup2(config->stderr_fd, 2) < 0) {
-        sbx_fail(config, SBX_STAGE_STDIO, errno, 0);
+    if (null_fd < 0) {
+        sbx_fail(config, SBX_STAGE_OPEN_NULL, errno, 0);
+    }
+    int stdio[] = {null_fd, config->stdout_fd, config->stderr_fd};
+    for (int target = 0; target < 3; target++) {
+        if (dup2(stdio[target], target) < 0) {
+            sbx_fail(config, SBX_STAGE_DUP_STDIO, errno, target);
+        }
     }
     if (chdir(config->working_directory) != 0) {
         sbx_fail(config, SBX_STAGE_CHDIR, errno, 0);
@@ -361,11 +333,17 @@ static void sbx_command(const struct sbx_spawn_config *config) {
     if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) {
         sbx_fail(config, SBX_STAGE_DUMPABLE, errno, 0);
     }
-    if (unshare(CLONE_NEWUSER) != 0 ||
-        sbx_write_file("/proc/self/uid_map", config->inner_uid_map) != 0 ||
-        sbx_write_file("/proc/self/setgroups", "deny") != 0 ||
-        sbx_write_file("/proc/self/gid_map", config->inner_gid_map) != 0) {
-        sbx_fail(config, SBX_STAGE_USER_NAMESPACE, errno, 0);
+    if (unshare(CLONE_NEWUSER) != 0) {
+        sbx_fail(config, SBX_STAGE_UNSHARE_USER, errno, 0);
+    }
+    if (sbx_write_file("/proc/self/uid_map", config->inner_uid_map) != 0) {
+        sbx_fail(config, SBX_STAGE_UID_MAP, errno, 0);
+    }
+    if (sbx_write_file("/proc/self/setgroups", "deny") != 0) {
+        sbx_fail(config, SBX_STAGE_SETGROUPS_DENY, errno, 0);
+    }
+    if (sbx_write_file("/proc/self/gid_map", config->inner_gid_map) != 0) {
+        sbx_fail(config, SBX_STAGE_GID_MAP, errno, 0);
     }
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
         sbx_fail(config, SBX_STAGE_DUMPABLE, errno, 0);
@@ -382,15 +360,15 @@ static void sbx_command(const struct sbx_spawn_config *config) {
     int failure_high = fcntl(config->failure_fd, F_DUPFD_CLOEXEC, 10);
     int listener_high = fcntl(config->listener_socket, F_DUPFD_CLOEXEC, 10);
     if (failure_high < 0 || listener_high < 0 || dup3(failure_high, 3, O_CLOEXEC) < 0) {
-        sbx_fail(config, SBX_STAGE_CLOSE_FDS, errno, 0);
+        sbx_fail(config, SBX_STAGE_MOVE_DESCRIPTORS, errno, 0);
     }
     struct sbx_spawn_config moved = *config;
     moved.failure_fd = 3;
     if (dup3(listener_high, 4, O_CLOEXEC) < 0) {
-        sbx_fail(&moved, SBX_STAGE_CLOSE_FDS, errno, 0);
+        sbx_fail(&moved, SBX_STAGE_MOVE_DESCRIPTORS, errno, 0);
     }
     if (syscall(SYS_close_range, 5, ~0U, 0) != 0) {
-        sbx_fail(&moved, SBX_STAGE_CLOSE_FDS, errno, 0);
+        sbx_fail(&moved, SBX_STAGE_CLOSE_RANGE, errno, 0);
     }
     // The filter goes on last. Its listener goes to the supervisor, which answers
     // every refused call and counts it by name.
@@ -426,7 +404,7 @@ static void sbx_open_sources(const struct sbx_spawn_config *config, int *sources
         struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
         sources[i] = (int)syscall(SYS_openat2, AT_FDCWD, config->operations[i].source, &how, sizeof how);
         if (sources[i] < 0) {
-            sbx_fail(config, SBX_STAGE_OPERATION, errno, (int)i);
+            sbx_fail(config, SBX_STAGE_OPEN_SOURCE, errno, (int)i);
         }
     }
 }
@@ -443,9 +421,17 @@ static void sbx_build_root(const struct sbx_spawn_config *config, const int *sou
             close(sources[i]);
         }
     }
-    if (chdir(config->root) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
-        umount2(".", MNT_DETACH) != 0 || chdir("/") != 0) {
+    if (chdir(config->root) != 0) {
+        sbx_fail(config, SBX_STAGE_ENTER_ROOT, errno, 0);
+    }
+    if (syscall(SYS_pivot_root, ".", ".") != 0) {
         sbx_fail(config, SBX_STAGE_PIVOT_ROOT, errno, 0);
+    }
+    if (umount2(".", MNT_DETACH) != 0) {
+        sbx_fail(config, SBX_STAGE_DETACH_OLD_ROOT, errno, 0);
+    }
+    if (chdir("/") != 0) {
+        sbx_fail(config, SBX_STAGE_CHDIR_ROOT, errno, 0);
     }
     if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0) {
         sbx_fail(config, SBX_STAGE_ROOT_READ_ONLY, errno, 0);
@@ -494,7 +480,7 @@ static void sbx_init(const struct sbx_spawn_config *config) {
     // Dies with the supervisor. The start byte closes the race in which the
     // supervisor died before the death signal was armed: then the read sees EOF.
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
-        sbx_fail(config, SBX_STAGE_START, errno, 0);
+        sbx_fail(config, SBX_STAGE_DEATH_SIGNAL, errno, 0);
     }
     if (sbx_await_start(config) != 0) {
         _exit(125);
@@ -507,15 +493,20 @@ static void sbx_init(const struct sbx_spawn_config *config) {
     // Become the namespace's root, which the maps tie to the sandbox's host
     // identity; until now init still carried the supervisor's. Raw calls: glibc's
     // wrappers would try to reach threads that exist only in the parent.
-    if ((config->clear_groups && syscall(SYS_setgroups, 0, NULL) != 0) ||
-        syscall(SYS_setresgid, 0, 0, 0) != 0 || syscall(SYS_setresuid, 0, 0, 0) != 0) {
-        sbx_fail(config, SBX_STAGE_IDENTITY, errno, 0);
+    if (config->clear_groups && syscall(SYS_setgroups, 0, NULL) != 0) {
+        sbx_fail(config, SBX_STAGE_SETGROUPS, errno, 0);
+    }
+    if (syscall(SYS_setresgid, 0, 0, 0) != 0) {
+        sbx_fail(config, SBX_STAGE_SETRESGID, errno, 0);
+    }
+    if (syscall(SYS_setresuid, 0, 0, 0) != 0) {
+        sbx_fail(config, SBX_STAGE_SETRESUID, errno, 0);
     }
     // A change of credentials clears the death signal and resets dumpable to the
     // host's fs.suid_dumpable: set both again. A supervisor that died in between
     // is caught by the next start byte, which never comes.
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
-        sbx_fail(config, SBX_STAGE_START, errno, 0);
+        sbx_fail(config, SBX_STAGE_DEATH_SIGNAL, errno, 0);
     }
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
         sbx_fail(config, SBX_STAGE_DUMPABLE, errno, 0);
@@ -525,7 +516,7 @@ static void sbx_init(const struct sbx_spawn_config *config) {
     }
     sbx_build_root(config, sources);
     if (sbx_close_others(config) != 0) {
-        sbx_fail(config, SBX_STAGE_CLOSE_FDS, errno, 0);
+        sbx_fail(config, SBX_STAGE_CLOSE_INHERITED, errno, 0);
     }
     if (config->new_network && sbx_loopback_up() != 0) {
         sbx_fail(config, SBX_STAGE_LOOPBACK, errno, 0);

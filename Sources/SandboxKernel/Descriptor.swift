@@ -112,6 +112,17 @@ public enum Descriptor {
         return Array(bytes[0..<total])
     }
 
+    /// An O_PATH descriptor of the directory `path`, refusing a symbolic link
+    /// anywhere on the way (openat2 RESOLVE_NO_SYMLINKS); `role` names it in errors.
+    public static func openDirectoryRefusingLinks(_ path: String, role: String) throws(SystemError) -> Int32 {
+        let fd = sbx_open_path_no_symlinks(path, 1)
+        guard fd >= 0 else {
+            let hint = errno == ELOOP ? "the path goes through a symbolic link; give the real path" : nil
+            throw SystemError.last(role, path: path, hint: hint)
+        }
+        return fd
+    }
+
     /// Whether `path` exists, looked up without following any link.
     public static func existsRefusingLinks(_ path: String) -> Bool {
         let fd = sbx_open_path_no_symlinks(path, 0)

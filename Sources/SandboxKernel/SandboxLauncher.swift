@@ -258,24 +258,4 @@ public enum SandboxLauncher {
             }
         }
     }
-
-    /// Names the root-building operation a child reported by index ("mount /usr").
-    public static func operationDescription(_ index: Int, operations: [RootOperation]) -> String {
-        // Index 0 is the root's own tmpfs, which `launch` puts first.
-        guard index > 0, index <= operations.count else { return "mount tmpfs at the new root" }
-        switch operations[index - 1] {
-        case .directory(let path, _): return "mkdir \(path)"
-        case .bind(let source, let target, _, _): return "mount \(source) at \(target)"
-        case .tmpfs(let path, _, _): return "mount tmpfs at \(path)"
-        case .proc(let path): return "mount proc at \(path)"
-        case .symlink(_, let path): return "symlink \(path)"
-        case .file(let path, _, _): return "create \(path)"
-        case .readOnly(let path): return "remount \(path) read-only"
-        }
-    }
-
-    /// The name of a setup stage reported by a child.
-    public static func stageName(_ stage: Int32) -> String {
-        String(cString: sbx_stage_name(stage))
-    }
 }

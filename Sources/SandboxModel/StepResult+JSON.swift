@@ -22,7 +22,7 @@ extension StepResult {
             fields.append(
                 (
                     "setupFailure",
-                    "{\"stage\": \(JSONText.string(setupFailure.stage)), \"errno\": \(setupFailure.errno.map { "\($0)" } ?? "null"), "
+                    "{\"stage\": \(JSONText.string(setupFailure.stage.name)), \"errno\": \(setupFailure.errno.map { "\($0)" } ?? "null"), "
                         + "\"message\": \(JSONText.string(setupFailure.message))}"
                 ))
         }

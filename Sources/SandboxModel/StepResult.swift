@@ -26,13 +26,13 @@ public struct StepResult: Equatable, Sendable {
     /// Where the sandbox could not be set up.
     public struct SetupFailure: Equatable, Sendable {
         /// The operation that failed: "pivot_root", "cgroup memory.limit_in_bytes".
-        public var stage: String
+        public var stage: SetupStage
         /// The errno, when the failure came from a system call.
         public var errno: Int32?
         /// One line for a person: "pivot_root: Operation not permitted".
         public var message: String
 
-        public init(stage: String, errno: Int32?, message: String) {
+        public init(stage: SetupStage, errno: Int32?, message: String) {
             self.stage = stage
             self.errno = errno
             self.message = message
@@ -54,6 +54,9 @@ public struct StepResult: Equatable, Sendable {
     public var deniedSyscalls: [DeniedSyscall] = []
     public var setupFailure: SetupFailure?
 
+    /// ENOENT, the same on every Linux architecture.
+    static let noSuchFile: Int32 = 2
+
     public init(status: Status, exitCode: Int32? = nil, signal: Int32? = nil) {
         self.status = status
         self.exitCode = exitCode
@@ -65,8 +68,8 @@ public struct StepResult: Equatable, Sendable {
     public var exitStatus: Int32 {
         if status == .setupFailed {
             // As env(1) does: 127 for a command not found, 126 for one that cannot run.
-            guard let failure = setupFailure, failure.stage.hasPrefix("execve") else { return 125 }
-            return failure.errno == 2 ? 127 : 126
+            guard let failure = setupFailure, case .exec = failure.stage else { return 125 }
+            return failure.errno == Self.noSuchFile ? 127 : 126
         }
         if let signal { return 128 + signal }
         return exitCode ?? 125

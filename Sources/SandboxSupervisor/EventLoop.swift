@@ -1,4 +1,3 @@
-import CSandbox
 import Glibc
 import SandboxKernel
 import SandboxModel
@@ -150,40 +149,30 @@ struct EventLoop {
     }
 
     mutating func readFailure() {
-        var failure = sbx_failure()
-        let count = withUnsafeMutableBytes(of: &failure) { Descriptor.read(process.failures, into: $0) }
-        guard count == MemoryLayout<sbx_failure>.size else {
+        guard
+            let failure = process.readSetupFailure(operations: configurationOperations, command: configuration.command)
+        else {
             failuresOpen = false
             return
         }
         // The first failure is the cause; later ones follow from it.
-        guard observation.setupFailure == nil else { return }
-        var stage = SandboxLauncher.stageName(failure.stage)
-        if failure.stage == Int32(SBX_STAGE_OPERATION.rawValue) {
-            stage = SandboxLauncher.operationDescription(Int(failure.detail), operations: configurationOperations)
-        } else if failure.stage == Int32(SBX_STAGE_EXEC.rawValue) {
-            stage = "execve \(configuration.command[0])"
-        }
-        let error = SystemError(stage, errno: failure.error)
-        observation.setupFailure = .init(stage: stage, errno: failure.error, message: error.description)
+        if observation.setupFailure == nil { observation.setupFailure = failure }
     }
 
     var configurationOperations: [RootOperation] = []
 
     mutating func receiveListener() {
-        let fd = sbx_receive_descriptor(process.listenerSocket)
         listenerSocketOpen = false
-        if fd > 0 { listener = fd }
+        if let fd = process.receiveListener() { listener = fd }
     }
 
     mutating func answerRefusedCall(revents: Int16) {
-        var number: Int32 = 0
-        var arch: UInt32 = 0
         // Under `on-deny kill` the call is never answered: the caller stays blocked
         // in it until the step is torn down, so nothing after it runs.
         let killing = configuration.seccomp.onDeny == .kill
-        if revents & Int16(POLLIN) != 0 && sbx_notify_answer(listener, killing ? 0 : 1, EPERM, &number, &arch) == 0 {
-            let name = SeccompCompiler.syscallName(number)
+        if revents & Int16(POLLIN) != 0,
+            let name = SeccompListener.takeRefusedCall(from: listener, answering: !killing)
+        {
             if let index = denied.firstIndex(where: { $0.name == name }) {
                 denied[index].count += 1
             } else {

@@ -1,4 +1,3 @@
-import CSandbox
 import Glibc
 public import SandboxKernel
 public import SandboxModel
@@ -43,10 +42,11 @@ public struct Supervisor: Sendable {
                 started: started)
         } catch let error as SystemError {
             result = StepResult(status: .setupFailed)
-            result.setupFailure = .init(stage: error.operation, errno: error.errno, message: error.description)
+            result.setupFailure = .init(
+                stage: .supervisor(error.operation), errno: error.errno, message: error.description)
         } catch {
             result = StepResult(status: .setupFailed)
-            result.setupFailure = .init(stage: "setup", errno: nil, message: "\(error)")
+            result.setupFailure = .init(stage: .supervisor("setup"), errno: nil, message: "\(error)")
         }
         result.wallSeconds = Clock.seconds(since: started)
         return result
@@ -129,11 +129,7 @@ public struct Supervisor: Sendable {
     /// have planted one to redirect the mount), and the sandbox's host uid must be
     /// able to write it. Returns its absolute path.
     static func checkWorkspace(_ path: String, hostUID: UInt32) throws -> String {
-        let fd = sbx_open_path_no_symlinks(path, 1)
-        guard fd >= 0 else {
-            let hint = errno == ELOOP ? "the path goes through a symbolic link; give the real path" : nil
-            throw SystemError.last("workspace", path: path, hint: hint)
-        }
+        let fd = try Descriptor.openDirectoryRefusingLinks(path, role: "workspace")
         defer { Descriptor.close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw SystemError.last("workspace", path: path) }
@@ -166,9 +162,10 @@ public struct Supervisor: Sendable {
             try step.attach(pid)
         }
         defer { process.closeAll() }
-        let pidfd = sbx_pidfd_open(process.initPid)
-        guard pidfd >= 0 else {
-            let error = SystemError.fromErrno("pidfd_open")
+        let pidfd: Int32
+        do {
+            pidfd = try process.openProcessDescriptor()
+        } catch {
             Self.abandon(process)
             throw error
         }
@@ -181,20 +178,22 @@ public struct Supervisor: Sendable {
         // The loop enforces the deadline itself; the watchdog holds it even when the
         // loop is stuck writing to a reader that stopped reading.
         let deadline = started + configuration.limits.timeout.milliseconds * 1_000_000
-        guard let watchdog = sbx_watchdog_start(pidfd, deadline) else {
-            let error = SystemError.fromErrno("pthread_create (watchdog)")
+        let watchdog: Watchdog
+        do {
+            watchdog = try Watchdog(processDescriptor: pidfd, deadline: deadline)
+        } catch {
             Self.abandon(process)
             throw error
         }
         loop.run()
-        let watchdogFired = sbx_watchdog_stop(watchdog) != 0
+        let watchdogFired = watchdog.stop()
 
         var waitStatus: Int32 = 0
         var usage = rusage()
         _ = retryingWait { wait4(process.initPid, &waitStatus, 0, &usage) }
         var observation = loop.observation
         if observation.commandWaitStatus == nil, observation.setupFailure == nil {
-            observation.commandWaitStatus = Self.readExitRecord(process.status)
+            observation.commandWaitStatus = process.readExitRecord()
         }
         // Init reports the command's end before it exits; with no report, the
         // watchdog's kill is what ended the step.
@@ -224,12 +223,6 @@ public struct Supervisor: Sendable {
         var status: Int32 = 0
         _ = retryingWait { waitpid(process.initPid, &status, 0) }
     }
-
-    static func readExitRecord(_ fd: Int32) -> Int32? {
-        var record = sbx_exit_record()
-        let count = withUnsafeMutableBytes(of: &record) { Descriptor.read(fd, into: $0) }
-        return count == MemoryLayout<sbx_exit_record>.size ? record.wait_status : nil
-    }
 }
 
 @inline(__always)
@@ -237,12 +230,6 @@ func retryingWait(_ body: () -> pid_t) -> pid_t {
     while true {
         let result = body()
         if result >= 0 || errno != EINTR { return result }
-    }
-}
-
-extension SystemError {
-    static func fromErrno(_ operation: String) -> SystemError {
-        SystemError(operation, errno: Glibc.errno)
     }
 }
 

@@ -16,7 +16,7 @@ package struct CapturedRun: Sendable {
     }
 
     /// A sandbox that could not be set up.
-    package static func setupFailed(stage: String, errno: Int32?, message: String) -> CapturedRun {
+    package static func setupFailed(stage: SetupStage, errno: Int32?, message: String) -> CapturedRun {
         var result = StepResult(status: .setupFailed)
         result.setupFailure = .init(stage: stage, errno: errno, message: message)
         return CapturedRun(result: result)
@@ -45,7 +45,8 @@ extension Supervisor: SandboxRunner {
                 result: result, stdout: Descriptor.contents(of: out, limit: stdoutCap),
                 stderr: Descriptor.contents(of: err, limit: stderrCap))
         } catch {
-            return .setupFailed(stage: "capture", errno: error.errno, message: "cannot capture output: \(error)")
+            return .setupFailed(
+                stage: .supervisor("capture"), errno: error.errno, message: "cannot capture output: \(error)")
         }
     }
 }

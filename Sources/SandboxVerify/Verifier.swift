@@ -229,7 +229,7 @@ public struct Verifier: Sendable {
         let image = images[effective.policy.image] ?? ToolchainImage(name: effective.policy.image)
         if let missing = image.requires.first(where: { !HostProbe.exists($0) }) {
             evidence.result.setupFailure = .init(
-                stage: "toolchain", errno: nil,
+                stage: .supervisor("toolchain"), errno: nil,
                 message:
                     "toolchain not found: \(missing) (image \(image.name)); install it or adjust images/\(image.name).yaml"
             )

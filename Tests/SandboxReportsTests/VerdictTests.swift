@@ -88,7 +88,7 @@ import Testing
         refused.deniedSyscalls = [.init(name: "ptrace", count: 1)]
         var failedToStart = StepResult(status: .setupFailed)
         failedToStart.setupFailure = .init(
-            stage: "pivot_root", errno: 1, message: "pivot_root: Operation not permitted")
+            stage: .sandbox(.pivotRoot), errno: 1, message: "pivot_root: Operation not permitted")
         let verdict = VerdictEngine.evaluate([
             StepEvidence(name: "test", kind: .test, result: killed, limits: limits),
             StepEvidence(name: "lint", kind: .lint, result: refused, limits: limits),

@@ -145,7 +145,7 @@ import Testing
         var loop = sandbox.loop(command: ["pytest", "-q"])
         loop.run()
         let failure = try #require(loop.observation.setupFailure)
-        #expect(failure.stage == "execve pytest")
+        #expect(failure.stage == .exec("pytest"))
         #expect(failure.errno == ENOENT)
         #expect(failure.message == "execve pytest: No such file or directory")
         #expect(loop.observation.judged().status == .setupFailed)
@@ -164,7 +164,7 @@ import Testing
         ]
         loop.run()
         // Index 0 is the root's own tmpfs; the plan's operations follow.
-        #expect(loop.observation.setupFailure?.stage == "mount /srv/checkout at /workspace")
+        #expect(loop.observation.setupFailure?.stage == .rootOperation("mount /srv/checkout at /workspace"))
         #expect(loop.observation.setupFailure?.errno == EACCES)
     }
 }

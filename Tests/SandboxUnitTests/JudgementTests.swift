@@ -110,7 +110,8 @@ import Testing
 
     @Test func setupFailureWins() {
         var observation = StepObservation(commandWaitStatus: Self.exited(125))
-        observation.setupFailure = .init(stage: "pivot_root", errno: 1, message: "pivot_root: Operation not permitted")
+        observation.setupFailure = .init(
+            stage: .sandbox(.pivotRoot), errno: 1, message: "pivot_root: Operation not permitted")
         let result = observation.judged()
         #expect(result.status == .setupFailed)
         #expect(result.exitStatus == 125)
@@ -118,10 +119,15 @@ import Testing
 
     @Test func commandNotFoundIs127AndNotExecutable126() {
         var result = StepResult(status: .setupFailed)
-        result.setupFailure = .init(stage: "execve nope", errno: 2, message: "")
+        result.setupFailure = .init(stage: .exec("nope"), errno: 2, message: "")
         #expect(result.exitStatus == 127)
-        result.setupFailure = .init(stage: "execve ./x", errno: 13, message: "")
+        result.setupFailure = .init(stage: .exec("./x"), errno: 13, message: "")
         #expect(result.exitStatus == 126)
+        // Only execve itself: another stage whose name reads like it is the sandbox's failure.
+        result.setupFailure = .init(stage: .supervisor("execve helper"), errno: 2, message: "")
+        #expect(result.exitStatus == 125)
+        result.setupFailure = .init(stage: .rootOperation("mount execve at /x"), errno: 2, message: "")
+        #expect(result.exitStatus == 125)
     }
 
     @Test func severalLimitsAreAllListedInOrder() {
@@ -161,7 +167,7 @@ import Testing
 
     @Test func setupFailureMessageIsEscaped() {
         var result = StepResult(status: .setupFailed)
-        result.setupFailure = .init(stage: "mount /x\"y", errno: 1, message: "a\nb\u{1}\\")
+        result.setupFailure = .init(stage: .rootOperation("mount /x\"y"), errno: 1, message: "a\nb\u{1}\\")
         #expect(
             result.json.contains(#""setupFailure": {"stage": "mount /x\"y", "errno": 1, "message": "a\nb\u0001\\"}"#))
     }

@@ -12,7 +12,8 @@ import Testing
     @Test func aFailedProbeMeansNoContainmentAndSaysWhy() {
         let refused: (CgroupHost) -> StepResult = { _ in
             var result = StepResult(status: .setupFailed)
-            result.setupFailure = .init(stage: "clone", errno: EPERM, message: "clone: Operation not permitted")
+            result.setupFailure = .init(
+                stage: .supervisor("clone"), errno: EPERM, message: "clone: Operation not permitted")
             return result
         }
         let report = KernelReport.gather(cgroups: .unavailable(reason: "no hierarchy in this test"), probe: refused)

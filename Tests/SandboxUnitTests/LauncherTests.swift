@@ -96,4 +96,38 @@ import Testing
                 ] == [11, 12, 13, 14, 15, 16])
         }
     }
+
+    /// Every stage C reports is one call, named as bubblewrap names it: none falls
+    /// through to a number, and no two stages share a name.
+    @Test func everyChildStageNamesOneCall() {
+        var names: [String] = []
+        for stage in 1...SandboxLauncher.lastStage {
+            let record = sbx_failure(stage: stage, error: EPERM, detail: 0)
+            let named = SandboxLauncher.stage(of: record, operations: [], command: ["pytest"])
+            if case .supervisor = named { Issue.record("stage \(stage) has no call") }
+            names.append(named.name)
+        }
+        #expect(Set(names).count == names.count, "\(names)")
+        #expect(SandboxCall.allCases.count == SandboxLauncher.calls.count)
+    }
+
+    /// The four calls that enter the new root are told apart.
+    @Test func theCallsAroundPivotRootAreToldApart() {
+        let stages = [SBX_STAGE_ENTER_ROOT, SBX_STAGE_PIVOT_ROOT, SBX_STAGE_DETACH_OLD_ROOT, SBX_STAGE_CHDIR_ROOT].map {
+            SandboxLauncher.stage(
+                of: sbx_failure(stage: Int32($0.rawValue), error: EINVAL, detail: 0), operations: [], command: [])
+        }
+        #expect(stages == [.sandbox(.enterRoot), .sandbox(.pivotRoot), .sandbox(.detachOldRoot), .sandbox(.chdirRoot)])
+    }
+
+    /// A bind source that cannot be opened is named by its path.
+    @Test func anUnopenableSourceIsNamed() {
+        let operations: [RootOperation] = [
+            .directory("/tmp/root/usr", mode: 0o755), .bind(source: "/srv/tree", target: "/workspace", readOnly: false),
+        ]
+        let record = sbx_failure(stage: Int32(SBX_STAGE_OPEN_SOURCE.rawValue), error: ELOOP, detail: 2)
+        let stage = SandboxLauncher.stage(of: record, operations: operations, command: [])
+        #expect(stage == .openSource("/srv/tree"))
+        #expect(stage.name == "open /srv/tree")
+    }
 }

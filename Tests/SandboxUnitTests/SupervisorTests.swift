@@ -19,7 +19,7 @@ import Testing
     @Test func anEmptyCommandIsASetupFailure() {
         let result = Self.run(RunConfiguration(command: []))
         #expect(result.status == .setupFailed)
-        #expect(result.setupFailure?.stage == "command")
+        #expect(result.setupFailure?.stage == .supervisor("command"))
         #expect(result.setupFailure?.message == "command (no command given)")
     }
 
@@ -33,7 +33,7 @@ import Testing
         configuration.workspace = parent + "/link"
         let result = Self.run(configuration)
         #expect(result.status == .setupFailed)
-        #expect(result.setupFailure?.stage == "workspace")
+        #expect(result.setupFailure?.stage == .supervisor("workspace"))
         #expect(result.setupFailure?.errno == ELOOP)
         #expect(result.setupFailure?.message.contains("give the real path") == true)
         configuration.workspace = parent + "/absent"

@@ -14,7 +14,8 @@ struct UncontainedRunner: SandboxRunner {
         // Without a workspace, "/workspace" would be the host's own path.
         guard let workspace = configuration.workspace, let first = configuration.command.first else {
             return .setupFailed(
-                stage: "test", errno: nil, message: "the uncontained runner needs a workspace and a command")
+                stage: .supervisor("test"), errno: nil,
+                message: "the uncontained runner needs a workspace and a command")
         }
         var mapping: [(inside: String, host: String)] = configuration.binds.map { ($0.destination, $0.source) }
         mapping.append((RunConfiguration.workingDirectory, workspace))
@@ -50,7 +51,7 @@ struct UncontainedRunner: SandboxRunner {
             process.standardError = try FileHandle(forWritingTo: errURL)
             try process.run()
         } catch {
-            return .setupFailed(stage: "execve \(first)", errno: nil, message: "\(error)")
+            return .setupFailed(stage: .exec(first), errno: nil, message: "\(error)")
         }
         process.waitUntilExit()
         let stdout = Array((try? Data(contentsOf: outURL)) ?? Data())

@@ -236,30 +236,43 @@ struct sbx_spawn_config {
     int start_fd;
 };
 
-/// The stage a setup failure happened in.
+/// The call a setup failure happened in: one stage per call, so that the
+/// supervisor can name it (SandboxKernel maps each to `SandboxCall`).
 enum sbx_stage {
-    SBX_STAGE_START = 1,
+    SBX_STAGE_DEATH_SIGNAL = 1,
     SBX_STAGE_DUMPABLE,
-    SBX_STAGE_IDENTITY,
-    SBX_STAGE_CGROUP_NAMESPACE,
+    SBX_STAGE_SETGROUPS,
+    SBX_STAGE_SETRESGID,
+    SBX_STAGE_SETRESUID,
     SBX_STAGE_HOSTNAME,
+    SBX_STAGE_OPEN_SOURCE,
     SBX_STAGE_MOUNT_PRIVATE,
     SBX_STAGE_OPERATION,
+    SBX_STAGE_ENTER_ROOT,
     SBX_STAGE_PIVOT_ROOT,
+    SBX_STAGE_DETACH_OLD_ROOT,
+    SBX_STAGE_CHDIR_ROOT,
     SBX_STAGE_ROOT_READ_ONLY,
+    SBX_STAGE_CLOSE_INHERITED,
     SBX_STAGE_LOOPBACK,
+    SBX_STAGE_CGROUP_NAMESPACE,
     SBX_STAGE_SIGNALS,
     SBX_STAGE_FORK,
     SBX_STAGE_SESSION,
-    SBX_STAGE_STDIO,
+    SBX_STAGE_OPEN_NULL,
+    SBX_STAGE_DUP_STDIO,
     SBX_STAGE_CHDIR,
     SBX_STAGE_RLIMIT,
-    SBX_STAGE_USER_NAMESPACE,
+    SBX_STAGE_UNSHARE_USER,
+    SBX_STAGE_UID_MAP,
+    SBX_STAGE_SETGROUPS_DENY,
+    SBX_STAGE_GID_MAP,
     SBX_STAGE_CAPABILITIES,
     SBX_STAGE_NO_NEW_PRIVS,
+    SBX_STAGE_MOVE_DESCRIPTORS,
+    SBX_STAGE_CLOSE_RANGE,
     SBX_STAGE_SECCOMP,
     SBX_STAGE_LISTENER,
-    SBX_STAGE_CLOSE_FDS,
     SBX_STAGE_EXEC,
 };
 
@@ -267,7 +280,8 @@ enum sbx_stage {
 struct sbx_failure {
     int32_t stage;
     int32_t error;
-    /// The operation index for SBX_STAGE_OPERATION, the resource for SBX_STAGE_RLIMIT.
+    /// The operation index for SBX_STAGE_OPERATION and SBX_STAGE_OPEN_SOURCE, the
+    /// resource for SBX_STAGE_RLIMIT, the descriptor for SBX_STAGE_DUP_STDIO.
     int32_t detail;
 };
 
@@ -280,9 +294,6 @@ struct sbx_exit_record {
 /// namespaces. Call from the thread that outlives the sandbox: init dies with it.
 /// Returns init's pid, or a negative errno.
 pid_t sbx_spawn(const struct sbx_spawn_config *config);
-
-/// A short name for a setup stage ("pivot_root", "seccomp").
-const char *sbx_stage_name(int stage);
 
 #ifdef __cplusplus
 }

@@ -2,23 +2,26 @@ import CSandbox
 
 /// Catches the signals a user sends `sandbox` (Ctrl-C, a CI runner's SIGTERM)
 /// so they can be passed on to the command instead of ending the supervisor.
-final class SignalRelay {
-    let fd: Int32
+public final class SignalRelay {
+    /// Readable when one of the relayed signals is pending (a signalfd).
+    public let fd: Int32
     private var previous = [UInt8](repeating: 0, count: 128)
 
-    init?() {
+    /// Blocks SIGINT, SIGTERM and SIGHUP and opens a signalfd for them; nil when it cannot.
+    public init?() {
         let fd = previous.withUnsafeMutableBytes { sbx_signal_relay_open($0.baseAddress, $0.count) }
         guard fd >= 0 else { return nil }
         self.fd = fd
     }
 
     /// The next pending signal, or nil.
-    func next() -> Int32? {
+    public func next() -> Int32? {
         let signal = sbx_signal_relay_next(fd)
         return signal > 0 ? signal : nil
     }
 
-    func restore() {
+    /// Restores the signal mask as it was before.
+    public func restore() {
         previous.withUnsafeBytes { sbx_signal_relay_close(fd, $0.baseAddress) }
     }
 }
