@@ -24,6 +24,37 @@ public struct ToolchainImage: Equatable, Sendable {
     }
 }
 
+extension ToolchainImage {
+    /// Why an image may not hand `source` to untrusted code, or nil when it may.
+    /// Home directories hold registry tokens, keys and shell history, so nothing at
+    /// or under one is mounted, except rustup's toolchain directories (binaries and
+    /// libraries, where rustup installs them); nor is anything whose path names a
+    /// credentials store, wherever it lies; nor a parent of a home (/, /home).
+    public static func refusal(ofMountSource source: String) -> String? {
+        let components = source.split(separator: "/").map(String.init)
+        if let secret = components.first(where: credentialNames.contains) {
+            return "'\(source)' names a credentials location (\(secret)); mount toolchain directories only"
+        }
+        let homeDepth = components.first == "root" ? 1 : components.first == "home" ? 2 : nil
+        guard let homeDepth else {
+            return components.isEmpty ? "'/' holds every home directory; mount toolchain directories only" : nil
+        }
+        let inHome = Array(components.dropFirst(homeDepth))
+        if components.count < homeDepth {
+            return "'\(source)' holds home directories; mount toolchain directories only"
+        }
+        if inHome.count >= 3, inHome[0] == ".rustup", inHome[1] == "toolchains" { return nil }
+        return "'\(source)' is \(inHome.isEmpty ? "a home directory" : "under a home directory"), where tokens and "
+            + "keys live; mount toolchain directories only (rustup's: ~/.rustup/toolchains/NAME)"
+    }
+
+    /// Path components that name where credentials are kept.
+    static let credentialNames: Set<String> = [
+        ".ssh", ".gnupg", ".aws", ".azure", ".docker", ".kube", ".netrc", ".git-credentials", ".npmrc", ".pypirc",
+        ".cargo", ".config", ".gem", ".m2", ".gradle", ".nuget", "credentials", "credentials.toml", "ssh",
+    ]
+}
+
 extension PolicyParser {
     /// "source[:destination]" entries, each checked like `--ro-bind`; an error
     /// points at the entry.
@@ -49,7 +80,13 @@ extension PolicyParser {
         {
             switch key {
             case "image": image.name = try value.string("image")
-            case "mounts": image.mounts = try mounts(value, key: "mounts")
+            case "mounts":
+                image.mounts = try mounts(value, key: "mounts")
+                for (index, mount) in image.mounts.enumerated() {
+                    if let refusal = ToolchainImage.refusal(ofMountSource: mount.source) {
+                        throw try value.items("mounts")[index].fail(refusal)
+                    }
+                }
             case "path": image.path = try value.strings("path")
             case "environment":
                 for (name, entry) in try value.mapping(allowed: [], anyKey: true, context: "environment") {

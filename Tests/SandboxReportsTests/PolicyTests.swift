@@ -289,4 +289,34 @@ import Testing
         #expect(try #require(set.language("swift")).copyExclude == [".build"])
         #expect(try #require(set.language("rust")).copyExclude == ["target"])
     }
+
+    /// An image hands untrusted code toolchains only: never a home directory, what
+    /// lies under one (registry tokens, keys), or a credentials file, wherever it is.
+    @Test(arguments: [
+        "/root", "/root/.cargo", "/root/.cargo:/opt/rust/cargo", "/home/ci", "/home/ci/.rustup", "/home/ci/src/tools",
+        "/home", "/", "/etc/ssh", "/opt/tools/.ssh", "/srv/ci/.docker/config.json", "/opt/cred/.netrc",
+        "/root/.rustup/toolchains/../../.cargo",
+    ])
+    func anImageMountsNoHomeOrCredentials(mount: String) throws {
+        let text = "image: x\nmounts: [\"\(mount)\"]\n"
+        #expect(throws: PolicyError.self) { try PolicyParser.image(text, file: "x.yaml") }
+    }
+
+    /// rustup's toolchain directories hold binaries and libraries only, and are
+    /// where rustup installs them; the rest of its home (settings, downloads) is not.
+    @Test func anImageMayMountARustupToolchain() throws {
+        let text = "image: x\nmounts: [\"/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu:/opt/rust\"]\n"
+        #expect(try PolicyParser.image(text, file: "x.yaml").mounts.count == 1)
+        #expect(throws: PolicyError.self) {
+            try PolicyParser.image("image: x\nmounts: [/root/.rustup/toolchains]\n", file: "x.yaml")
+        }
+    }
+
+    @Test func theBundledImagesMountNoHome() throws {
+        let directory = Self.policyDirectory.deletingLastPathComponent().appendingPathComponent("images")
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name.hasSuffix(".yaml") {
+            let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+            #expect(throws: Never.self) { try PolicyParser.image(text, file: name) }
+        }
+    }
 }
