@@ -36,7 +36,7 @@ public enum Descriptor {
     }
 
     /// Writes all of `bytes`, retrying short writes and interrupts.
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemError) {
         var offset = 0
         while offset < bytes.count {
             let written = retryingInterrupts { Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
@@ -45,21 +45,38 @@ public enum Descriptor {
         }
     }
 
-    public static func writeAll(_ fd: Int32, _ text: String) throws {
-        var text = text
-        try text.withUTF8 { try writeAll(fd, UnsafeRawBufferPointer($0)) }
+    public static func writeAll(_ fd: Int32, _ text: String) throws(SystemError) {
+        try writeAll(fd, Array(text.utf8))
     }
 
-    /// Creates or truncates `path` for writing, refusing a symbolic link anywhere
-    /// in it (openat2 RESOLVE_NO_SYMLINKS): a path inside a tree untrusted code
-    /// wrote cannot redirect the write elsewhere.
-    /// `exclusive` refuses an existing file; otherwise only a regular file with one
-    /// link is truncated (never a FIFO, a device, or a hard link to something else).
-    public static func createRefusingLinks(_ path: String, mode: UInt32 = 0o644, exclusive: Bool = false) throws
-        -> Int32
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(SystemError) {
+        var failure: SystemError?
+        bytes.withUnsafeBytes { buffer in
+            do throws(SystemError) { try writeAll(fd, buffer) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// How `createRefusingLinks` treats a file already at the path.
+    public enum WriteMode: Sendable {
+        /// Truncated, when it is a plain file of its own.
+        case replace
+        /// Refused: the file must be new.
+        case new
+        /// Written at its end, when it is a plain file of its own.
+        case append
+    }
+
+    /// Opens `path` for writing, creating it if need be, refusing a symbolic link
+    /// anywhere in it (openat2 RESOLVE_NO_SYMLINKS): a path inside a tree untrusted
+    /// code wrote cannot redirect the write elsewhere. Only a regular file with one
+    /// link is written (never a FIFO, a device, or a hard link to something else).
+    public static func createRefusingLinks(_ path: String, mode: WriteMode = .replace, permissions: UInt32 = 0o644)
+        throws(SystemError) -> Int32
     {
-        let flags = O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | (exclusive ? O_EXCL : 0)
-        let fd = sbx_open_no_symlinks(path, flags, mode)
+        let flags =
+            O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | (mode == .new ? O_EXCL : 0) | (mode == .append ? O_APPEND : 0)
+        let fd = sbx_open_no_symlinks(path, flags, permissions)
         guard fd >= 0 else {
             throw SystemError.last(
                 "open", path: path,
@@ -70,7 +87,7 @@ public enum Descriptor {
             Glibc.close(fd)
             throw SystemError("open", errno: nil, path: path, hint: "not a plain file of its own; refusing to write it")
         }
-        guard ftruncate(fd, 0) == 0 else {
+        if mode == .replace, ftruncate(fd, 0) != 0 {
             let error = SystemError.last("ftruncate", path: path)
             Glibc.close(fd)
             throw error
@@ -83,7 +100,7 @@ public enum Descriptor {
     /// Reads a regular file of at most `limit` bytes, refusing links anywhere in
     /// its path, FIFOs and devices: for files inside an untrusted tree. Returns nil
     /// when there is no such file.
-    public static func readUntrustedFile(_ path: String, limit: Int) throws -> [UInt8]? {
+    public static func readUntrustedFile(_ path: String, limit: Int) throws(SystemError) -> [UInt8]? {
         let fd = sbx_open_no_symlinks(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0)
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
@@ -91,14 +108,29 @@ public enum Descriptor {
                 "open", path: path, hint: errno == ELOOP ? "a symbolic link, which is not followed" : nil)
         }
         defer { Glibc.close(fd) }
+        return try readRegularFile(fd, path: path, limit: limit)
+    }
+
+    /// Reads a whole regular file of at most `limit` bytes, links followed: for
+    /// trusted files (policies, images). A longer file is an error, never cut.
+    public static func readFile(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else { throw SystemError.last("open", path: path) }
+        defer { Glibc.close(fd) }
+        return try readRegularFile(fd, path: path, limit: limit)
+    }
+
+    /// The contents of the regular file open at `fd`; one byte past `limit` is
+    /// read, so that a file that grew since fstat is refused too.
+    static func readRegularFile(_ fd: Int32, path: String, limit: Int) throws(SystemError) -> [UInt8] {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw SystemError.last("fstat", path: path) }
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw SystemError("open", errno: nil, path: path, hint: "not a regular file")
         }
-        guard info.st_size <= limit else {
-            throw SystemError("open", errno: EFBIG, path: path, hint: "larger than \(limit) bytes")
-        }
+        let tooLarge = SystemError(
+            "read", errno: EFBIG, path: path, hint: "larger than \(limit) bytes; refused, not cut")
+        guard info.st_size <= limit else { throw tooLarge }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
         var total = 0
         while total < bytes.count {
@@ -106,9 +138,7 @@ public enum Descriptor {
             if count <= 0 { break }
             total += count
         }
-        guard total <= limit else {
-            throw SystemError("open", errno: EFBIG, path: path, hint: "larger than \(limit) bytes")
-        }
+        guard total <= limit else { throw tooLarge }
         return Array(bytes[0..<total])
     }
 
@@ -166,7 +196,9 @@ public enum Descriptor {
         return bytes
     }
 
-    /// Reads a whole small file (cgroup and proc files); nil when it cannot be opened.
+    /// Reads a kernel file (cgroup and proc files, a few lines each), at most 1 MiB;
+    /// nil when it cannot be opened. Not for files a user or policy writes: those
+    /// go through `readFile`, which refuses what it would have to cut.
     public static func readSmallFile(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -188,7 +220,7 @@ public enum Descriptor {
         defer { Glibc.close(fd) }
         do {
             try writeAll(fd, text)
-        } catch let error as SystemError {
+        } catch {
             throw SystemError("write \(text.trimmingCharacters(in: "\n"))", errno: error.errno, path: path)
         }
     }

@@ -58,12 +58,12 @@ public enum HostProbe {
         return names.sorted()
     }
 
-    /// Moves this process into a mount namespace of its own with private mounts,
-    /// so that what it mounts dies with it. Call while single-threaded; false when
-    /// it could not be done.
-    @discardableResult
-    public static func privateMountNamespace() -> Bool {
-        sbx_private_mount_namespace() == 0
+    /// Moves this process into a mount namespace of its own with private mounts
+    /// (unshare(CLONE_NEWNS), then MS_PRIVATE on /), so that what it mounts dies
+    /// with it. Only while single-threaded: the kernel refuses it otherwise.
+    public static func privateMountNamespace() throws(SystemError) {
+        let result = sbx_private_mount_namespace()
+        guard result == 0 else { throw SystemError("unshare(CLONE_NEWNS)", errno: -result) }
     }
 
     /// Whether this process already runs under a seccomp filter (`Seccomp: 2` in

@@ -61,14 +61,12 @@ public final class OutputChannel {
     /// full), or nil when the channel is broken.
     public func write(_ bytes: UnsafeRawBufferPointer) -> Int? {
         guard bytes.count > 0 else { return 0 }
-        while true {
-            let written =
-                isSocket
+        let written = retryingInterrupts {
+            isSocket
                 ? Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
                 : Glibc.write(fd, bytes.baseAddress, bytes.count)
-            if written >= 0 { return written }
-            if errno == EINTR { continue }
-            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : nil
         }
+        if written >= 0 { return written }
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : nil
     }
 }

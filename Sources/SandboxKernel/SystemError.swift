@@ -33,9 +33,9 @@ public struct SystemError: Error, Equatable, CustomStringConvertible, Sendable {
     }
 }
 
-/// Retries a system call interrupted by a signal.
+/// Retries a system call interrupted by a signal (EINTR): the one such loop.
 @inline(__always)
-func retryingInterrupts<T: BinaryInteger>(_ body: () -> T) -> T {
+public func retryingInterrupts<T: BinaryInteger>(_ body: () -> T) -> T {
     while true {
         let result = body()
         if result >= 0 || Glibc.errno != EINTR { return result }

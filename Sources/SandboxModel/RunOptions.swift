@@ -1,17 +1,18 @@
 /// The options of `sandbox run` as the user wrote them, before they are checked.
 /// Both the argument parser and the start-up fast path fill this in, and one
-/// function turns it into a `RunConfiguration`, so the two cannot disagree.
+/// function turns it into a `RunConfiguration`, so the two cannot disagree. A
+/// limit left nil is `ResourceLimits`' default, the one place defaults live.
 public struct RunOptions: Equatable, Sendable {
     public var workspace: String?
     public var readOnlyBinds: [String] = []
     public var network = "none"
-    public var memory = "2G"
-    public var pids = "256"
-    public var cpuTime = "600"
-    public var timeout = "15m"
-    public var outputLimit = "16M"
-    public var tmpSize = "512M"
-    public var fileSize = "1G"
+    public var memory: String?
+    public var pids: String?
+    public var cpuTime: String?
+    public var timeout: String?
+    public var outputLimit: String?
+    public var tmpSize: String?
+    public var fileSize: String?
     public var environment: [String] = []
     public var seccomp = "default"
     public var result: String?
@@ -89,16 +90,18 @@ public struct RunOptions: Equatable, Sendable {
         }
         configuration.network = mode
         var limits = ResourceLimits()
-        limits.memory = try ByteSize(parsing: memory, option: "--memory")
-        guard let pidCount = UInt64(pids), pidCount > 0 else {
-            throw ModelError("--pids", "'\(pids)' is not a count of at least 1")
+        if let memory { limits.memory = try ByteSize(parsing: memory, option: "--memory") }
+        if let pids {
+            guard let pidCount = UInt64(pids), pidCount > 0 else {
+                throw ModelError("--pids", "'\(pids)' is not a count of at least 1")
+            }
+            limits.pids = pidCount
         }
-        limits.pids = pidCount
-        limits.cpuTime = try TimeSpan(parsing: cpuTime, option: "--cpu-time")
-        limits.timeout = try TimeSpan(parsing: timeout, option: "--timeout")
-        limits.output = try ByteSize(parsing: outputLimit, option: "--output-limit")
-        limits.tmpSize = try ByteSize(parsing: tmpSize, option: "--tmp-size")
-        limits.fileSize = try ByteSize(parsing: fileSize, option: "--file-size")
+        if let cpuTime { limits.cpuTime = try TimeSpan(parsing: cpuTime, option: "--cpu-time") }
+        if let timeout { limits.timeout = try TimeSpan(parsing: timeout, option: "--timeout") }
+        if let outputLimit { limits.output = try ByteSize(parsing: outputLimit, option: "--output-limit") }
+        if let tmpSize { limits.tmpSize = try ByteSize(parsing: tmpSize, option: "--tmp-size") }
+        if let fileSize { limits.fileSize = try ByteSize(parsing: fileSize, option: "--file-size") }
         for (option, size) in [("--memory", limits.memory), ("--tmp-size", limits.tmpSize)] where size.bytes < 1 << 20 {
             throw ModelError(option, "at least 1M is needed")
         }

@@ -1,6 +1,9 @@
 /// A system-call filter policy: which calls the command may make, and what a
 /// refused call does. The format is line-based, see `policies/seccomp/default.seccomp`.
 public struct SeccompProfile: Equatable, Sendable {
+    /// The largest profile file read: one call per line fits many times over.
+    public static let maximumBytes = 1 << 20
+
     /// What happens when the command makes a call the profile refuses.
     public enum DenyAction: String, Sendable {
         /// The call fails with EPERM and the command goes on.

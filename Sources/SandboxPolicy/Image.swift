@@ -88,10 +88,7 @@ extension PolicyParser {
                     }
                 }
             case "path": image.path = try value.strings("path")
-            case "environment":
-                for (name, entry) in try value.mapping(allowed: [], anyKey: true, context: "environment") {
-                    image.environment[name] = try entry.string("the value of \(name)")
-                }
+            case "environment": image.environment = try environment(value)
             case "requires": image.requires = try value.strings("requires")
             default: break
             }

@@ -20,10 +20,7 @@ public enum PolicyParser {
             case "language": language = try value.string("language")
             case "detect": detect = try value.strings("detect")
             case "image": image = try value.string("image")
-            case "environment":
-                for (name, entry) in try value.mapping(allowed: [], anyKey: true, context: "environment") {
-                    environment[name] = try entry.string("the value of \(name)")
-                }
+            case "environment": environment = try self.environment(value)
             case "steps":
                 for item in try value.items("steps") { steps.append(try step(item)) }
             case "gates": gates = try self.gates(value)
@@ -134,6 +131,23 @@ public enum PolicyParser {
             }
         }
         return ReportSpec(source: source, format: format, include: include, exclude: exclude)
+    }
+
+    /// An `environment` mapping, each name and value checked as `--env` checks
+    /// them: a mistake is an error at its line, never a variable left out.
+    static func environment(_ value: YAMLValue) throws(PolicyError) -> [String: String] {
+        var environment: [String: String] = [:]
+        for (name, entry) in try value.mapping(allowed: [], anyKey: true, context: "environment") {
+            let text = try entry.string("the value of \(name)")
+            var probe = RunConfiguration(command: [])
+            do {
+                try probe.setEnvironment(parsing: "\(name)=\(text)")
+            } catch {
+                throw entry.fail((error as? ModelError)?.reason ?? "\(error)")
+            }
+            environment[name] = text
+        }
+        return environment
     }
 
     static let limitKeys = ["memory", "pids", "cpu-time", "timeout", "output", "tmp-size", "file-size"]

@@ -107,8 +107,7 @@ public struct KernelReport: Sendable {
     static func probeSandbox(_ cgroups: CgroupHost) -> StepResult {
         let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(devNull) }
-        var probe = Supervisor(cgroups: cgroups)
-        probe.notices = devNull
+        let probe = Supervisor(cgroups: cgroups)
         return probe.run(RunConfiguration(command: ["/bin/true"]), stdout: devNull, stderr: devNull)
     }
 

@@ -12,9 +12,6 @@ public struct Supervisor: Sendable {
     /// Signals received by `sandbox` itself that are passed on to the command
     /// (SIGINT, SIGTERM, SIGHUP). Only the CLI turns this on.
     public var relaysSignals = false
-    /// Where weaker enforcement (no cgroup for a rootless user) is announced; -1 for nowhere.
-    public var notices: Int32 = 2
-
     public init(host: HostLayout? = nil, cgroups: CgroupHost? = nil) {
         hostOverride = host
         cgroupsOverride = cgroups
@@ -96,12 +93,6 @@ public struct Supervisor: Sendable {
                 throw SystemError("cgroup", errno: EACCES, hint: "cannot create step groups")
             }
             processLimits.append(.addressSpace(limits.memory.bytes))
-            if notices >= 0 {
-                try? Descriptor.writeAll(
-                    notices,
-                    "sandbox: no cgroup this user may create (\(cgroups.modeName)); memory is limited per process "
-                        + "(RLIMIT_AS), processes by RLIMIT_NPROC, CPU time per process\n")
-            }
         }
         let plan = LaunchPlan(
             operations: RootLayout.operations(
@@ -116,6 +107,15 @@ public struct Supervisor: Sendable {
             hostUID: identity.uid,
             hostGID: identity.gid)
         return Prepared(plan: plan, usesCgroup: usesCgroup)
+    }
+
+    /// How this supervisor's limits fall short of a cgroup's, in one line; nil
+    /// when a cgroup bounds every step (always as root, which runs no step without).
+    public var weakerEnforcement: String? {
+        let cgroups = cgroupsOverride ?? .detect()
+        guard geteuid() != 0, !cgroups.canCreateSteps else { return nil }
+        return "no cgroup this user may create (\(cgroups.modeName)): memory is limited per process (RLIMIT_AS), "
+            + "processes by RLIMIT_NPROC, CPU time per process"
     }
 
     /// Who the sandbox is on the host: the calling user, or for root an unprivileged
@@ -190,14 +190,14 @@ public struct Supervisor: Sendable {
 
         var waitStatus: Int32 = 0
         var usage = rusage()
-        _ = retryingWait { wait4(process.initPid, &waitStatus, 0, &usage) }
+        _ = retryingInterrupts { wait4(process.initPid, &waitStatus, 0, &usage) }
         var observation = loop.observation
-        if observation.commandWaitStatus == nil, observation.setupFailure == nil {
-            observation.commandWaitStatus = process.readExitRecord()
+        if observation.commandEnd == nil, observation.setupFailure == nil {
+            observation.commandEnd = process.readExitRecord().map(CommandEnd.init(waitStatus:))
         }
         // Init reports the command's end before it exits; with no report, the
         // watchdog's kill is what ended the step.
-        if watchdogFired, observation.commandWaitStatus == nil, observation.supervisorKill == nil {
+        if watchdogFired, observation.commandEnd == nil, observation.supervisorKill == nil {
             observation.supervisorKill = .timeout
         }
         let rusageSeconds =
@@ -221,15 +221,7 @@ public struct Supervisor: Sendable {
     static func abandon(_ process: SandboxProcess) {
         kill(process.initPid, SIGKILL)
         var status: Int32 = 0
-        _ = retryingWait { waitpid(process.initPid, &status, 0) }
-    }
-}
-
-@inline(__always)
-func retryingWait(_ body: () -> pid_t) -> pid_t {
-    while true {
-        let result = body()
-        if result >= 0 || errno != EINTR { return result }
+        _ = retryingInterrupts { waitpid(process.initPid, &status, 0) }
     }
 }
 

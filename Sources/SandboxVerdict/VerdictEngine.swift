@@ -4,7 +4,11 @@ import SandboxReports
 /// Decides merge readiness from what the steps did and what their reports say.
 /// Pure: the same evidence always gives the same verdict.
 public enum VerdictEngine {
-    public static func evaluate(_ steps: [StepEvidence], gates: [GateDefinition] = GateDefinition.defaults) -> Verdict {
+    /// `notes` are shown with the verdict before those the evidence makes (the
+    /// failures of steps allowed to fail); each note appears once.
+    public static func evaluate(
+        _ steps: [StepEvidence], gates: [GateDefinition] = GateDefinition.defaults, notes: [String] = []
+    ) -> Verdict {
         let measured = Measurements(steps)
         let results = gates.map { gate -> GateResult in
             guard let measurement = measured.value(for: gate.metric) else {
@@ -21,7 +25,8 @@ public enum VerdictEngine {
             }
         }
         var verdict = Verdict(gates: results, skippedTests: measured.tests.skipped, flakyTests: measured.flaky)
-        verdict.notes = measured.allowedFailures
+        var seen: Set<String> = []
+        verdict.notes = (notes + measured.allowedFailures).filter { seen.insert($0).inserted }
         verdict.steps = steps.map {
             StepOutcome(name: $0.name, kind: $0.kind, result: $0.result, continuesOnError: $0.continuesOnError)
         }

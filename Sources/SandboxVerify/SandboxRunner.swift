@@ -30,9 +30,13 @@ package struct CapturedRun: Sendable {
 package protocol SandboxRunner: Sendable {
     /// Runs `configuration` to its end, keeping at most the caps of its output.
     func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> CapturedRun
+    /// How this runner's limits fall short of a cgroup's, for the verdict's notes.
+    var enforcementNote: String? { get }
 }
 
 extension Supervisor: SandboxRunner {
+    package var enforcementNote: String? { weakerEnforcement }
+
     /// Runs a sandbox with its output captured in anonymous files.
     package func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> CapturedRun {
         do throws(SystemError) {

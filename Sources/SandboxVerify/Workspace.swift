@@ -15,6 +15,8 @@ struct Workspace {
     let mounted: Bool
     /// What the verdict should say about the copy (a bound that could not be had).
     var notes: [String] = []
+    /// Where the copy is made, read and emptied from.
+    let runner: any SandboxRunner
 
     /// `excluding` names entries at the tree's root that are not copied.
     init(copying tree: String, excluding: [String] = [], runner: any SandboxRunner, size: ByteSize) throws(VerifyError)
@@ -25,6 +27,7 @@ struct Workspace {
             throw .sandbox("cannot create a working copy: \(error)")
         }
         path = parent + "/tree"
+        self.runner = runner
         let identity = Supervisor.hostIdentity
         guard mkdir(path, 0o755) == 0, chown(path, identity.uid, identity.gid) == 0 else {
             rmdir(path)
@@ -60,7 +63,7 @@ struct Workspace {
         let unreadable = result.status == .exited ? Self.unreadablePaths(in: stderr) : nil
         guard result.status == .exited, result.exitCode == 0 || unreadable?.isEmpty == false else {
             let detail = result.setupFailure?.message ?? String(decoding: stderr, as: UTF8.self)
-            _ = remove(runner: runner)
+            _ = remove()
             throw .sandbox("could not copy \(tree) into a sandbox: \(detail)")
         }
         if let unreadable, !unreadable.isEmpty {
@@ -94,7 +97,7 @@ struct Workspace {
 
     /// Reads a regular file as the sandbox sees it, through a pipe, at most `cap`
     /// bytes. A FIFO, device or directory planted at the path is refused unread.
-    func readInside(_ file: String, runner: any SandboxRunner, cap: Int) -> Result<[UInt8], ReportFailure> {
+    func readInside(_ file: String, cap: Int) -> Result<[UInt8], ReportFailure> {
         let script = """
             if [ -f "$1" ]; then exec cat -- "$1"; elif [ -e "$1" ] || [ -L "$1" ]; then exit 3; else exit 1; fi
             """
@@ -115,7 +118,7 @@ struct Workspace {
 
     /// Empties and removes the copy; returns what could not be removed, if anything.
     @discardableResult
-    func remove(runner: any SandboxRunner) -> String? {
+    func remove() -> String? {
         if mounted {
             umount2(path, Int32(MNT_DETACH))
         } else {

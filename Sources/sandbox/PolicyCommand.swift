@@ -1,8 +1,5 @@
 import ArgumentParser
-import Glibc
-import SandboxKernel
 import SandboxPolicy
-import SandboxVerdict
 import SandboxVerify
 
 /// `sandbox policy`: check and show the per-language policies.
@@ -20,13 +17,12 @@ struct PolicyCommand: ParsableCommand {
         var directory: String
 
         func run() throws {
-            let (set, errors) = try PolicyDirectory.load(directory)
-            for error in errors { FileDescriptorOutput.standardError.write(Escaping.singleLine("\(error)") + "\n") }
-            guard errors.isEmpty else { throw ExitCode(2) }
-            _ = try ImageDirectory.load(for: set, besides: directory, prefix: "")
+            let trusted = try Failure.exiting(prefix: "") { () throws(VerifyError) in
+                try TrustedPolicies.load(directory)
+            }
+            let languages = trusted.policies.languages.map(\.language)
             FileDescriptorOutput.standardOutput.write(
-                "\(directory): defaults and \(set.languages.count) languages (\(set.languages.map(\.language).joined(separator: ", "))): ok\n"
-            )
+                "\(directory): defaults and \(languages.count) languages (\(languages.joined(separator: ", "))): ok\n")
         }
     }
 
@@ -36,8 +32,7 @@ struct PolicyCommand: ParsableCommand {
         @Argument(help: "The language, e.g. python.")
         var language: String
 
-        @Option(name: .customLong("policy-dir"), help: "Trusted policies (default: the bundled policies/).")
-        var policyDirectory: String?
+        @OptionGroup var policy: PolicyOptions
 
         @Option(
             name: .customLong("repository"),
@@ -47,78 +42,17 @@ struct PolicyCommand: ParsableCommand {
         var repository: String?
 
         func run() throws {
-            let directory = try policyDirectory ?? PolicyDirectory.bundled()
-            let (set, errors) = try PolicyDirectory.load(directory)
-            for error in errors { FileDescriptorOutput.standardError.write(Escaping.singleLine("\(error)") + "\n") }
-            guard errors.isEmpty else { throw ExitCode(2) }
-            guard let policy = set.language(language) else {
-                FileDescriptorOutput.standardError.write(
-                    "sandbox: no policy for '\(language)' in \(directory); there are: \(set.languages.map(\.language).joined(separator: ", "))\n"
-                )
-                throw ExitCode(2)
-            }
-            var override: RepositoryOverride?
-            if let repository {
-                guard HostProbe.isDirectory(repository) else {
-                    FileDescriptorOutput.standardError.write("sandbox: --repository \(repository): not a directory\n")
-                    throw ExitCode(2)
+            let trusted = try policy.load()
+            let effective = try Failure.exiting { () throws(VerifyError) in
+                guard let chosen = trusted.policies.language(language) else {
+                    let known = trusted.policies.languages.map(\.language).joined(separator: ", ")
+                    throw .usage("no policy for '\(language)' in \(trusted.directory); there are: \(known)")
                 }
-                do {
-                    override = try Verifier.repositoryOverride(in: repository)
-                } catch {
-                    // The file is the tree's (untrusted): one line each, shown, never obeyed.
-                    for line in "\(error)".split(separator: "\n") {
-                        FileDescriptorOutput.standardError.write("sandbox: " + Escaping.singleLine(String(line)) + "\n")
-                    }
-                    throw ExitCode(2)
-                }
+                let override = try repository.map { (tree) throws(VerifyError) in try SourceTree.directory(tree) }?
+                    .override
+                return EffectivePolicy.resolve(chosen, defaults: trusted.policies.defaults, repository: override)
             }
-            let effective = EffectivePolicy.resolve(policy, defaults: set.defaults, repository: override)
             FileDescriptorOutput.standardOutput.write(effective.text)
         }
-    }
-}
-
-/// Finding and reading policy directories.
-enum PolicyDirectory {
-    static func load(_ path: String) throws -> (PolicySet, [PolicyError]) {
-        guard let names = HostProbe.directoryEntries(path) else {
-            FileDescriptorOutput.standardError.write("sandbox: cannot read the policy directory \(path)\n")
-            throw ExitCode(2)
-        }
-        var files: [(name: String, text: String)] = []
-        for name in names where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
-            guard let text = Descriptor.readSmallFile(path + "/" + name) else {
-                FileDescriptorOutput.standardError.write("sandbox: cannot read \(path)/\(name)\n")
-                throw ExitCode(2)
-            }
-            files.append((name, text))
-        }
-        return PolicySet.load(files)
-    }
-
-    /// $SANDBOX_POLICY_DIR, or the policies/ of the checkout the executable was
-    /// built in, or share/sandbox/policies beside bin/.
-    static func bundled() throws -> String {
-        if let override = getenvString("SANDBOX_POLICY_DIR") { return override }
-        if let executable = HostProbe.executablePath {
-            // .build/<triple>/<config>/sandbox in a checkout; <prefix>/bin/sandbox installed.
-            let parts = executable.split(separator: "/").dropLast()
-            for candidate in [parts.dropLast(3), parts.dropLast(1)] {
-                let base = "/" + candidate.joined(separator: "/")
-                for suffix in ["/policies", "/share/sandbox/policies"] where HostProbe.isDirectory(base + suffix) {
-                    return base + suffix
-                }
-            }
-        }
-        FileDescriptorOutput.standardError.write(
-            "sandbox: no bundled policies found (policies/ of the checkout this executable was built in, or "
-                + "share/sandbox/policies beside its bin/); give --policy-dir or set SANDBOX_POLICY_DIR\n")
-        throw ExitCode(2)
-    }
-
-    static func getenvString(_ name: String) -> String? {
-        guard let value = getenv(name) else { return nil }
-        return String(validatingCString: value)
     }
 }

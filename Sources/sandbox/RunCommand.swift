@@ -27,30 +27,39 @@ struct RunCommand: ParsableCommand {
     @Option(help: "none: only loopback (default); host: the host's network.")
     var network: String = "none"
 
-    @Option(help: "Memory of the whole step, e.g. 512M, 2G.")
-    var memory: String = "2G"
+    // Limits left out are `ResourceLimits`' defaults, shown in the help from there.
+    static let defaults = ResourceLimits()
 
-    @Option(help: "Processes and threads of the whole step.")
-    var pids: String = "256"
+    @Option(help: "Memory of the whole step, e.g. 512M (default: \(defaults.memory)).")
+    var memory: String?
 
-    @Option(name: .customLong("cpu-time"), help: ArgumentHelp("CPU time of the whole step.", valueName: "SECONDS"))
-    var cpuTime: String = "600"
+    @Option(help: "Processes and threads of the whole step (default: \(defaults.pids)).")
+    var pids: String?
 
-    @Option(help: ArgumentHelp("Wall-clock limit, e.g. 30s, 10m.", valueName: "DURATION"))
-    var timeout: String = "15m"
+    @Option(
+        name: .customLong("cpu-time"),
+        help: ArgumentHelp(
+            "CPU time of the whole step (default: \(Int(defaults.cpuTime.seconds))).", valueName: "SECONDS"))
+    var cpuTime: String?
+
+    @Option(help: ArgumentHelp("Wall-clock limit, e.g. 30s (default: \(defaults.timeout)).", valueName: "DURATION"))
+    var timeout: String?
 
     @Option(
         name: .customLong("output-limit"),
-        help: ArgumentHelp("Bytes per stream before the step is stopped.", valueName: "SIZE"))
-    var outputLimit: String = "16M"
+        help: ArgumentHelp(
+            "Bytes per stream before the step is stopped (default: \(defaults.output)).", valueName: "SIZE"))
+    var outputLimit: String?
 
     @Option(
-        name: .customLong("tmp-size"), help: ArgumentHelp("Size of the private /tmp and /dev/shm.", valueName: "SIZE"))
-    var tmpSize: String = "512M"
+        name: .customLong("tmp-size"),
+        help: ArgumentHelp("Size of the private /tmp and /dev/shm (default: \(defaults.tmpSize)).", valueName: "SIZE"))
+    var tmpSize: String?
 
     @Option(
-        name: .customLong("file-size"), help: ArgumentHelp("Largest file the command may write.", valueName: "SIZE"))
-    var fileSize: String = "1G"
+        name: .customLong("file-size"),
+        help: ArgumentHelp("Largest file the command may write (default: \(defaults.fileSize)).", valueName: "SIZE"))
+    var fileSize: String?
 
     @Option(name: .customLong("env"), help: ArgumentHelp("Set a variable, repeatable.", valueName: "NAME=VALUE"))
     var environment: [String] = []
@@ -94,10 +103,12 @@ struct RunCommand: ParsableCommand {
     static func configuration(of options: RunOptions) throws -> RunConfiguration {
         do {
             return try options.configuration { path in
-                guard let text = Descriptor.readSmallFile(path) else {
-                    throw ModelError("--seccomp", "cannot read '\(path)': \(String(cString: strerror(errno)))")
+                do {
+                    return String(
+                        decoding: try Descriptor.readFile(path, limit: SeccompProfile.maximumBytes), as: UTF8.self)
+                } catch {
+                    throw ModelError("--seccomp", "cannot read '\(path)': \(error)")
                 }
-                return text
             }
         } catch let error as ModelError {
             throw ValidationError(error.description)
@@ -120,6 +131,9 @@ struct RunCommand: ParsableCommand {
         }
         var supervisor = Supervisor()
         supervisor.relaysSignals = true
+        if let weaker = supervisor.weakerEnforcement {
+            FileDescriptorOutput.standardError.write("sandbox: \(weaker)\n")
+        }
         let outcome = supervisor.run(configuration)
         if let failure = outcome.setupFailure {
             FileDescriptorOutput.standardError.write("sandbox: \(failure.message)\n")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import SandboxKernel
 import SandboxModel
 
 /// `sandbox`: runs untrusted build, test and lint commands contained.
@@ -49,16 +50,8 @@ enum FileDescriptorOutput {
     case standardOutput
     case standardError
 
+    /// Writes all of `text`; a stream that cannot take it (a closed pipe) is left be.
     func write(_ text: String) {
-        var text = text
-        let fd: Int32 = self == .standardOutput ? 1 : 2
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if written <= 0 { return }
-                offset += written
-            }
-        }
+        try? Descriptor.writeAll(self == .standardOutput ? 1 : 2, text)
     }
 }

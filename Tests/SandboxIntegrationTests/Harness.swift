@@ -44,8 +44,7 @@ enum Harness {
     static let sandboxesStart: Bool = {
         if sandboxesRequired { return true }
         if HostProbe.runsUnderSeccompFilter { return false }
-        var supervisor = Supervisor()
-        supervisor.notices = -1
+        let supervisor = Supervisor()
         let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(null) }
         let result = supervisor.run(RunConfiguration(command: ["/bin/true"]), stdout: null, stderr: null)

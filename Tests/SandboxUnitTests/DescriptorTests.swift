@@ -37,10 +37,37 @@ import Testing
     @Test func untrustedFilesOverTheLimitAreRefused() throws {
         let scratch = try Scratch()
         let path = try scratch.file("big", String(repeating: "x", count: 65))
-        #expect(throws: SystemError("open", errno: EFBIG, path: path, hint: "larger than 64 bytes")) {
-            try Descriptor.readUntrustedFile(path, limit: 64)
-        }
+        let refused = SystemError("read", errno: EFBIG, path: path, hint: "larger than 64 bytes; refused, not cut")
+        #expect(throws: refused) { try Descriptor.readUntrustedFile(path, limit: 64) }
         #expect(try Descriptor.readUntrustedFile(path, limit: 65)?.count == 65)
+    }
+
+    /// A trusted file (a policy, an image) past its cap is an error, never its
+    /// first megabyte read as if it were the whole.
+    @Test func trustedFilesOverTheLimitAreRefusedNotCut() throws {
+        let scratch = try Scratch()
+        let path = try scratch.file("python.yaml", String(repeating: "x", count: 65))
+        #expect(throws: SystemError("read", errno: EFBIG, path: path, hint: "larger than 64 bytes; refused, not cut")) {
+            try Descriptor.readFile(path, limit: 64)
+        }
+        #expect(try Descriptor.readFile(path, limit: 65).count == 65)
+        #expect(throws: SystemError.self) { try Descriptor.readFile(scratch.path, limit: 65) }
+    }
+
+    /// Appending (GitHub's step summary) goes through the same refusals as every
+    /// other output: no link on the way, a plain file of its own.
+    @Test func appendingRefusesLinksAndKeepsWhatIsThere() throws {
+        let scratch = try Scratch()
+        let path = try scratch.file("summary.md", "before\n")
+        let fd = try Descriptor.createRefusingLinks(path, mode: .append)
+        try Descriptor.writeAll(fd, "after\n")
+        Descriptor.close(fd)
+        #expect(try Descriptor.readFile(path, limit: 64) == Array("before\nafter\n".utf8))
+        #expect(symlink(path, scratch.path + "/link.md") == 0)
+        #expect(throws: SystemError.self) {
+            try Descriptor.createRefusingLinks(scratch.path + "/link.md", mode: .append)
+        }
+        #expect(try Descriptor.readFile(path, limit: 64) == Array("before\nafter\n".utf8))
     }
 
     @Test func untrustedPathsThroughLinksAreRefused() throws {
@@ -75,7 +102,7 @@ import Testing
         #expect(Descriptor.readSmallFile(path) == "new")
 
         #expect(throws: SystemError.self, "exclusive refuses an existing file") {
-            try Descriptor.createRefusingLinks(path, exclusive: true)
+            try Descriptor.createRefusingLinks(path, mode: .new)
         }
         let other = try scratch.file("other", "keep")
         #expect(link(other, scratch.path + "/hard") == 0)

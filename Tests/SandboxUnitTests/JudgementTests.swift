@@ -1,14 +1,16 @@
+import Glibc
+import SandboxKernel
 import Testing
 
 @testable import SandboxModel
 
 /// How a step's end is judged from what the supervisor saw.
 @Suite struct JudgementTests {
-    static func exited(_ code: Int32) -> Int32 { code << 8 }
-    static func signaled(_ signal: Int32) -> Int32 { signal }
+    static func exited(_ code: Int32) -> CommandEnd { CommandEnd(waitStatus: code << 8) }
+    static func signaled(_ signal: Int32) -> CommandEnd { CommandEnd(waitStatus: signal) }
 
     @Test func cleanExit() {
-        let result = StepObservation(commandWaitStatus: Self.exited(0)).judged()
+        let result = StepObservation(commandEnd: Self.exited(0)).judged()
         #expect(result.status == .exited)
         #expect(result.exitCode == 0)
         #expect(result.signal == nil)
@@ -17,21 +19,21 @@ import Testing
     }
 
     @Test func exitCodeIsKept() {
-        let result = StepObservation(commandWaitStatus: Self.exited(3)).judged()
+        let result = StepObservation(commandEnd: Self.exited(3)).judged()
         #expect(result.status == .exited)
         #expect(result.exitStatus == 3)
     }
 
     @Test func plainSignal() {
-        let result = StepObservation(commandWaitStatus: Self.signaled(11)).judged()
+        let result = StepObservation(commandEnd: Self.signaled(SIGSEGV)).judged()
         #expect(result.status == .signaled)
-        #expect(result.signal == 11)
+        #expect(result.signal == SIGSEGV)
         #expect(result.exitCode == nil)
         #expect(result.exitStatus == 139)
     }
 
     @Test func killedAtTheMemoryLimit() {
-        var observation = StepObservation(commandWaitStatus: Self.signaled(9))
+        var observation = StepObservation(commandEnd: Self.signaled(SIGKILL))
         observation.memoryLimitKills = 1
         let result = observation.judged()
         #expect(result.status == .memoryLimit)
@@ -40,7 +42,7 @@ import Testing
     }
 
     @Test func memoryLimitHitButTheCommandSurvived() {
-        var observation = StepObservation(commandWaitStatus: Self.exited(0))
+        var observation = StepObservation(commandEnd: Self.exited(0))
         observation.memoryLimitKills = 2
         let result = observation.judged()
         #expect(result.status == .exited)
@@ -48,14 +50,14 @@ import Testing
     }
 
     @Test func forkRefusedAndTheCommandFailed() {
-        var observation = StepObservation(commandWaitStatus: Self.exited(1))
+        var observation = StepObservation(commandEnd: Self.exited(1))
         observation.pidsLimitRefusals = 40
         #expect(observation.judged().status == .pidsLimit)
         #expect(observation.judged().exitCode == 1)
     }
 
     @Test func forkRefusedButTheCommandSucceeded() {
-        var observation = StepObservation(commandWaitStatus: Self.exited(0))
+        var observation = StepObservation(commandEnd: Self.exited(0))
         observation.pidsLimitRefusals = 1
         let result = observation.judged()
         #expect(result.status == .exited)
@@ -67,7 +69,7 @@ import Testing
         observation.supervisorKill = .timeout
         let result = observation.judged()
         #expect(result.status == .timeout)
-        #expect(result.signal == 9)
+        #expect(result.signal == SIGKILL)
         #expect(result.limitsHit == [.timeout])
         #expect(result.exitStatus == 137)
     }
@@ -80,7 +82,7 @@ import Testing
     }
 
     @Test func cpuLimitBySIGXCPU() {
-        var observation = StepObservation(commandWaitStatus: Self.signaled(24))
+        var observation = StepObservation(commandEnd: Self.signaled(SIGXCPU))
         observation.cpuSeconds = 1.0
         observation.cpuLimitSeconds = 1.0
         #expect(observation.judged().status == .cpuTimeLimit)
@@ -94,7 +96,7 @@ import Testing
     }
 
     @Test func fileSizeLimitIsASignalWithTheLimitNamed() {
-        let result = StepObservation(commandWaitStatus: Self.signaled(25)).judged()
+        let result = StepObservation(commandEnd: Self.signaled(SIGXFSZ)).judged()
         #expect(result.status == .signaled)
         #expect(result.limitsHit == [.fileSize])
     }
@@ -104,12 +106,12 @@ import Testing
         observation.supervisorKill = .refusedSyscall
         let result = observation.judged()
         #expect(result.status == .signaled)
-        #expect(result.signal == 31)
+        #expect(result.signal == SIGSYS)
         #expect(result.limitsHit == [.seccomp])
     }
 
     @Test func setupFailureWins() {
-        var observation = StepObservation(commandWaitStatus: Self.exited(125))
+        var observation = StepObservation(commandEnd: Self.exited(125))
         observation.setupFailure = .init(
             stage: .sandbox(.pivotRoot), errno: 1, message: "pivot_root: Operation not permitted")
         let result = observation.judged()
@@ -170,5 +172,16 @@ import Testing
         result.setupFailure = .init(stage: .rootOperation("mount /x\"y"), errno: 1, message: "a\nb\u{1}\\")
         #expect(
             result.json.contains(#""setupFailure": {"stage": "mount /x\"y", "errno": 1, "message": "a\nb\u0001\\"}"#))
+    }
+
+    /// The kernel layer decodes wait(2)'s status and names the signals that mean
+    /// something for a step; the judgement reads meanings, never numbers.
+    @Test func waitStatusesAreDecodedByTheKernelLayer() {
+        #expect(CommandEnd(waitStatus: 3 << 8) == .exited(3))
+        #expect(CommandEnd(waitStatus: SIGSEGV) == .signaled(Signal(number: SIGSEGV)))
+        // A core dump sets 0x80 beside the signal.
+        #expect(CommandEnd(waitStatus: SIGKILL | 0x80) == .signaled(Signal(number: SIGKILL, meaning: .kill)))
+        #expect(Signal(host: SIGXFSZ).meaning == .fileSizeExceeded)
+        #expect(Signal(host: SIGUSR1).meaning == nil)
     }
 }

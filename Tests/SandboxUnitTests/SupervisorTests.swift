@@ -9,8 +9,7 @@ import Testing
 /// setup failure that names it, and the launch plan carries the limits.
 @Suite struct SupervisorTests {
     static func run(_ configuration: RunConfiguration) -> StepResult {
-        var supervisor = Supervisor(cgroups: .unavailable(reason: "no hierarchy in this test"))
-        supervisor.notices = -1
+        let supervisor = Supervisor(cgroups: .unavailable(reason: "no hierarchy in this test"))
         let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(null) }
         return supervisor.run(configuration, stdout: null, stderr: null)

@@ -8,8 +8,7 @@ import Testing
 /// comes back as a setup failure, with nothing captured.
 @Suite struct SandboxRunnerTests {
     @Test func aSetupFailureComesBackAsOne() {
-        var supervisor = Supervisor(cgroups: .unavailable(reason: "no hierarchy in this test"))
-        supervisor.notices = -1
+        let supervisor = Supervisor(cgroups: .unavailable(reason: "no hierarchy in this test"))
         let run = supervisor.capture(RunConfiguration(command: []), stdoutCap: 16, stderrCap: 16)
         #expect(run.result.status == .setupFailed)
         #expect(run.result.setupFailure?.message == "command (no command given)")

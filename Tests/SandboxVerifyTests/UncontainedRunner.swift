@@ -10,6 +10,9 @@ import SandboxModel
 /// start; `VerifyTests` run the same paths in real sandboxes. Only for trees the
 /// tests themselves wrote.
 struct UncontainedRunner: SandboxRunner {
+    /// Nothing is enforced at all; only this package's tests use it.
+    var enforcementNote: String? { nil }
+
     func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> CapturedRun {
         // Without a workspace, "/workspace" would be the host's own path.
         guard let workspace = configuration.workspace, let first = configuration.command.first else {

@@ -29,16 +29,19 @@ import Testing
     @Test func failuresAreQuotedFromTheStreamThatSaysWhy() {
         let out = Array("no tests ran\n".utf8)
         let plain = StepPolicy(name: "test", kind: .test, run: ["pytest"])
-        #expect(Verifier.tail(of: plain, stdout: out, stderr: Array(" \n".utf8)) == ArraySlice(out))
-        #expect(Verifier.tail(of: plain, stdout: out, stderr: Array("boom\n".utf8)) == ArraySlice("boom\n".utf8))
+        #expect(EvidenceGathering.tail(of: plain, stdout: out, stderr: Array(" \n".utf8)) == ArraySlice(out))
+        #expect(
+            EvidenceGathering.tail(of: plain, stdout: out, stderr: Array("boom\n".utf8)) == ArraySlice("boom\n".utf8))
         let reporting = StepPolicy(
             name: "lint", kind: .lint, run: ["ruff"], reports: [ReportSpec(source: .stdout, format: .ruffJSON)])
-        #expect(Verifier.tail(of: reporting, stdout: Array("[]".utf8), stderr: []).isEmpty, "a report is no reason")
+        #expect(
+            EvidenceGathering.tail(of: reporting, stdout: Array("[]".utf8), stderr: []).isEmpty, "a report is no reason"
+        )
     }
 
     @Test func reportsAreClearedBeforeTheStepWithPathsAsArguments() {
         let step = SandboxPolicyStep.example
-        let argv = Verifier.clearingReports(step)
+        let argv = PlannedStep.clearingReports(step)
         #expect(argv.prefix(2) == ["/bin/sh", "-c"])
         #expect(argv.suffix(step.run.count) == ArraySlice(step.run))
         #expect(argv[4] == "1")

@@ -1,4 +1,5 @@
 import Foundation
+import SandboxKernel
 import SandboxModel
 import SandboxPolicy
 import SandboxVerdict
@@ -187,8 +188,8 @@ import Testing
         let coverage = try Self.gate(outcome, .lineCoverage)
         #expect(coverage.definition.threshold == 90)
         #expect(coverage.status == .failed, "80% is under the repository's own 90%")
-        #expect(outcome.policyNotes.contains("repository asked for test-failures <= 5, looser than <= 0: refused"))
-        #expect(!outcome.policyNotes.contains { $0.contains("line-coverage") }, "tightening is no refusal")
+        #expect(outcome.verdict.notes.contains("repository asked for test-failures <= 5, looser than <= 0: refused"))
+        #expect(!outcome.verdict.notes.contains { $0.contains("line-coverage") }, "tightening is no refusal")
     }
 
     /// What `verify` threw, or nil.
@@ -253,5 +254,35 @@ import Testing
         #expect(Set(outcome.languages) == ["toy", "strict"])
         #expect(try Self.gate(outcome, .lineCoverage).definition.threshold == 95)
         #expect(!outcome.verdict.mergeReady)
+    }
+
+    /// As root, the working copy is a tmpfs that must vanish with the process; a
+    /// mount namespace that cannot be made private stops verification before
+    /// anything is copied or run, instead of mounting in the host's namespace.
+    @Test func aMountNamespaceThatCannotBeMadePrivateStopsVerification() throws {
+        let tree = try Tree(["toy.txt": "", "write-reports.sh": Self.passingReports])
+        let runs = RecordingRunner()
+        let (policies, _) = PolicySet.load([("toy.yaml", Self.toyPolicy)])
+        let verifier = Verifier(
+            policies: policies, images: ["toy": ToolchainImage(name: "toy", requires: ["/bin/sh"])], runner: runs,
+            isolateMounts: { throw SystemError("unshare(CLONE_NEWNS)", errno: EINVAL) })
+        let error = Self.failure { () throws(VerifyError) in try verifier.verify(tree: tree.path) }
+        guard case .sandbox(let message) = error else {
+            Issue.record("not a sandbox error: \(String(describing: error))")
+            return
+        }
+        #expect(message.contains("unshare(CLONE_NEWNS): Invalid argument"), "\(message)")
+        #expect(runs.configurations.isEmpty, "no sandbox started, not even the copy")
+    }
+}
+
+/// Records what it was asked to run, and runs nothing.
+final class RecordingRunner: SandboxRunner, @unchecked Sendable {
+    private(set) var configurations: [RunConfiguration] = []
+    var enforcementNote: String? { nil }
+
+    func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> CapturedRun {
+        configurations.append(configuration)
+        return .setupFailed(stage: .supervisor("test"), errno: nil, message: "the recording runner runs nothing")
     }
 }

@@ -1,11 +1,14 @@
 import Glibc
-import SandboxModel
+import SandboxKernel
+public import SandboxModel
 import SandboxVerdict
-import SandboxVerify
 
-/// The steps' states on a terminal, redrawn in place: queued, running with its
-/// elapsed time, done with its outcome. A pipe gets plain lines instead.
-final class LiveProgress: @unchecked Sendable {
+/// Progress on standard error. On a terminal, the steps' states are redrawn in
+/// place (queued, running with its elapsed time, done with its outcome); a pipe
+/// gets one plain line per change instead.
+public final class ProgressDisplay: @unchecked Sendable {
+    /// Redrawn in place: standard error is a terminal.
+    private let live: Bool
     private var labels: [String] = []
     private var states: [String: String] = [:]
     private var started: [String: Double] = [:]
@@ -16,28 +19,38 @@ final class LiveProgress: @unchecked Sendable {
     private var ticker = pthread_t()
     private var tickerStarted = false
 
-    /// A live display when stderr is a terminal; nil otherwise.
-    static func onTerminal() -> LiveProgress? {
-        isatty(2) == 1 ? LiveProgress() : nil
+    /// Live when standard error is a terminal. Its ticker thread starts with the
+    /// first event, not before: `Verifier.verify` unshares its mounts first, which
+    /// the kernel allows only while this process has one thread.
+    public init() {
+        live = isatty(2) == 1
+        pthread_mutex_init(mutex, nil)
     }
 
-    private init() {
-        pthread_mutex_init(mutex, nil)
+    /// Starts the thread that redraws elapsed times; called with the mutex held.
+    private func startTicker() {
+        guard live, !tickerStarted, running else { return }
         let context = Unmanaged.passRetained(self).toOpaque()
         tickerStarted =
             pthread_create(
                 &ticker, nil,
                 { context in
-                    let progress = Unmanaged<LiveProgress>.fromOpaque(context!).takeRetainedValue()
+                    let progress = Unmanaged<ProgressDisplay>.fromOpaque(context!).takeRetainedValue()
                     progress.tick()
                     return nil
                 }, context) == 0
-        if !tickerStarted { Unmanaged<LiveProgress>.fromOpaque(context).release() }
+        if !tickerStarted { Unmanaged<ProgressDisplay>.fromOpaque(context).release() }
     }
 
-    func handle(_ event: VerifyProgress) {
+    /// Shows one event.
+    public func handle(_ event: VerifyProgress) {
+        guard live else {
+            try? Descriptor.writeAll(2, Self.line(event))
+            return
+        }
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
+        startTicker()
         switch event {
         case .queued(let label):
             labels.append(label)
@@ -49,18 +62,41 @@ final class LiveProgress: @unchecked Sendable {
             states[label] = "skipped: \(why)"
         case .done(let label, let result):
             started[label] = nil
-            states[label] = "done: " + VerifyCommand.outcome(result)
+            states[label] = "done: " + Self.outcome(result)
         }
         draw()
     }
 
-    /// Stops the ticker and leaves the final states on screen.
-    func finish() {
+    /// Stops the ticker and leaves the final states on screen; once.
+    public func finish() {
         pthread_mutex_lock(mutex)
+        let wasRunning = running
         running = false
-        draw()
+        if live && wasRunning && !labels.isEmpty { draw() }
         pthread_mutex_unlock(mutex)
-        if tickerStarted { pthread_join(ticker, nil) }
+        if wasRunning && tickerStarted { pthread_join(ticker, nil) }
+    }
+
+    /// One event as a plain line: "[python/test] done: exited 0 in 2.119 s".
+    public static func line(_ event: VerifyProgress) -> String {
+        switch event {
+        case .queued(let step): "[\(step)] queued\n"
+        case .running(let step): "[\(step)] running\n"
+        case .skipped(let step, let why): "[\(step)] skipped: \(why)\n"
+        case .done(let step, let result): "[\(step)] done: \(outcome(result))\n"
+        }
+    }
+
+    /// "exited 0 in 2.119 s", "output-limit in 2.397 s".
+    public static func outcome(_ result: StepResult) -> String {
+        let how: String =
+            switch result.status {
+            case .exited: "exited \(result.exitCode ?? 0)"
+            case .signaled: "died of signal \(result.signal ?? 0)"
+            case .setupFailed: "could not start: \(result.setupFailure?.message ?? "")"
+            default: result.status.rawValue
+            }
+        return "\(how) in \(JSONText.seconds(result.wallSeconds)) s"
     }
 
     private func tick() {
@@ -87,7 +123,7 @@ final class LiveProgress: @unchecked Sendable {
             text += "\u{1B}[2K" + String(line.prefix(Self.width - 1)) + "\n"
         }
         drawnLines = labels.count
-        FileDescriptorOutput.standardError.write(text)
+        try? Descriptor.writeAll(2, text)
     }
 
     /// The terminal's width (TIOCGWINSZ), 80 when unknown.

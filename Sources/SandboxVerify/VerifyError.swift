@@ -1,0 +1,21 @@
+public import SandboxPolicy
+
+/// Why `sandbox verify` (or `sandbox policy`) could not give its answer. Each
+/// case is one exit status, mapped in one place by the CLI.
+public enum VerifyError: Error, CustomStringConvertible, Sendable {
+    /// A mistake in what the user gave: a path, an option's value (exit 2).
+    case usage(String)
+    /// Policies or images that do not validate, each error at its file:line (exit 2).
+    case policy([PolicyError])
+    /// A result that could not be written once the verdict was out (exit 2).
+    case output(String)
+    /// The sandbox itself could not run (exit 3).
+    case sandbox(String)
+
+    public var description: String {
+        switch self {
+        case .usage(let message), .output(let message), .sandbox(let message): message
+        case .policy(let errors): errors.map(\.description).joined(separator: "\n")
+        }
+    }
+}
