@@ -253,6 +253,15 @@ enum CgroupFiles {
         return nil
     }
 
+    /// Whether the kernel was booted not to charge socket memory to cgroups
+    /// (`cgroup.memory=nosocket` on its command line).
+    static var socketMemoryUncharged: Bool {
+        (Descriptor.readSmallFile("/proc/cmdline") ?? "").split(separator: " ").contains { word in
+            word.hasPrefix("cgroup.memory=")
+                && word.dropFirst("cgroup.memory=".count).split(separator: ",").contains("nosocket")
+        }
+    }
+
     /// Whether any swap is active (/proc/swaps lists more than its header).
     static var hostHasSwap: Bool {
         (Descriptor.readSmallFile("/proc/swaps")?.split(separator: "\n").count ?? 0) > 1

@@ -39,6 +39,16 @@ final class CgroupV1Step: StepCgroup {
             if access(memory + "/memory.swappiness", F_OK) == 0 {
                 try? Descriptor.writeFile(memory + "/memory.swappiness", "0")
             }
+            // Socket buffers are kernel memory v1 charges to a TCP counter of its own,
+            // and only once that has a limit: without one, unread loopback buffers
+            // held hundreds of MiB under a 64 MiB limit, outside it and its peak.
+            let tcp = memory + "/memory.kmem.tcp.limit_in_bytes"
+            guard access(tcp, F_OK) == 0 else {
+                throw SystemError(
+                    "cgroup", errno: nil, path: memory,
+                    hint: "no memory.kmem.tcp.limit_in_bytes: a step's socket buffers could not be bounded")
+            }
+            try Descriptor.writeFile(tcp, "\(Self.socketBufferBound(limits.memory).bytes)")
             try Descriptor.writeFile(pids + "/pids.max", "\(limits.pids)")
             // Verify: the kernel rounds the memory limit to pages; anything above is not our limit.
             guard let memoryLimit = CgroupFiles.number(Descriptor.readSmallFile(memory + "/memory.limit_in_bytes")),
@@ -53,6 +63,12 @@ final class CgroupV1Step: StepCgroup {
         }
     }
 
+    /// What a step's socket buffers may hold beside its memory: a quarter of its
+    /// memory limit, so that both together stay within 1.25 times the limit.
+    static func socketBufferBound(_ memory: ByteSize) -> ByteSize {
+        ByteSize(bytes: max(memory.bytes / 4, 1 << 20))
+    }
+
     func attach(_ pid: Int32) throws {
         for directory in [memory, pids] + (cpuacct.map { [$0] } ?? []) {
             try Descriptor.writeFile(directory + "/cgroup.procs", "\(pid)")
@@ -61,7 +77,11 @@ final class CgroupV1Step: StepCgroup {
 
     func usage() -> CgroupUsage {
         var usage = CgroupUsage()
-        usage.peakMemoryBytes = CgroupFiles.number(Descriptor.readSmallFile(memory + "/memory.max_usage_in_bytes"))
+        // The TCP counter's peak beside memory's: the sum bounds the true peak from above.
+        let peaks = ["memory.max_usage_in_bytes", "memory.kmem.tcp.max_usage_in_bytes"].compactMap {
+            CgroupFiles.number(Descriptor.readSmallFile(memory + "/" + $0))
+        }
+        usage.peakMemoryBytes = peaks.isEmpty ? nil : peaks.reduce(0, +)
         usage.memoryLimitKills =
             CgroupFiles.counter(Descriptor.readSmallFile(memory + "/memory.oom_control"), "oom_kill") ?? 0
         usage.pidsLimitRefusals = CgroupFiles.counter(Descriptor.readSmallFile(pids + "/pids.events"), "max") ?? 0

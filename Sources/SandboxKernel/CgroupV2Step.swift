@@ -23,6 +23,13 @@ final class CgroupV2Step: StepCgroup {
                     "cgroup", errno: nil, path: directory,
                     hint: "the host has swap but no memory.swap.max: swap cannot be kept off")
             }
+            // v2 charges socket buffers to memory.current, unless the kernel was
+            // booted to leave them out; then they would escape the limit.
+            if CgroupFiles.socketMemoryUncharged {
+                throw SystemError(
+                    "cgroup", errno: nil, path: directory,
+                    hint: "the kernel was booted with cgroup.memory=nosocket: socket buffers escape the memory limit")
+            }
             try Descriptor.writeFile(directory + "/pids.max", "\(limits.pids)")
             guard let memoryLimit = CgroupFiles.number(Descriptor.readSmallFile(directory + "/memory.max")),
                 memoryLimit <= limits.memory.bytes

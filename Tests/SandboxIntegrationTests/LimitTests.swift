@@ -57,6 +57,38 @@ import Testing
         #expect(run.result.wallSeconds < 20)
     }
 
+    /// Unread loopback TCP buffers are kernel memory the step makes the kernel
+    /// hold: bounded with the step's memory (under cgroup v1 they are charged to a
+    /// TCP counter of their own, and only once it has a limit), and in its peak.
+    /// Bare, 200 connections queue about 745 MiB here.
+    @Test(.enabled(if: cgroupsAvailable, "needs root and a cgroup hierarchy with memory and pids"))
+    func socketBuffersAreBoundedWithTheMemoryLimit() {
+        let run = Harness.python(
+            """
+            import socket
+            server = socket.socket()
+            server.bind(("127.0.0.1", 0))
+            server.listen(200)
+            total, kept, chunk = 0, [], b"x" * 65536
+            for _ in range(200):
+                client = socket.create_connection(server.getsockname())
+                accepted, _ = server.accept()
+                client.setblocking(False)
+                while True:
+                    try:
+                        total += client.send(chunk)
+                    except OSError:
+                        break
+                kept.append((client, accepted))
+            print("queued=%d" % total)
+            """
+        ) { $0.limits.memory = .mebibytes(64) }
+        #expect(run.result.status == .exited, "\(run.stderr)")
+        let queued = Int(run.values["queued"] ?? "") ?? Int.max
+        #expect(queued <= 64 << 20, "\(queued >> 20) MiB of socket buffers under a 64 MiB limit")
+        #expect(run.result.peakMemoryBytes >= UInt64(min(queued, 64 << 20) / 2), "the peak counts them")
+    }
+
     @Test func privateTmpFillsUpWithoutTouchingTheHost() {
         let run = Harness.python(
             """
