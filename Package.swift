@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // Everything that must be C: libseccomp calls and the code that runs
@@ -39,13 +40,13 @@ let package = Package(
         // The OS layer: cgroups, the seccomp compiler, the launcher, kernel probes.
         .target(
             name: "SandboxKernel",
-            dependencies: ["CSandbox", "SandboxModel"],
+            dependencies: ["CSandbox", "SandboxModel", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: swiftSettings
         ),
         // Runs one step: sets the sandbox up, relays its output, enforces limits, reports.
         .target(
             name: "SandboxSupervisor",
-            dependencies: ["SandboxKernel", "SandboxModel"],
+            dependencies: ["SandboxKernel", "SandboxModel", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: swiftSettings
         ),
         // Runs a tree's policies in sandboxes and gathers the evidence for a verdict.
@@ -53,7 +54,7 @@ let package = Package(
             name: "SandboxVerify",
             dependencies: [
                 "SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxPolicy", "SandboxReports",
-                "SandboxVerdict",
+                "SandboxVerdict", .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -61,14 +62,17 @@ let package = Package(
             name: "sandbox",
             dependencies: [
                 "SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxPolicy", "SandboxVerdict",
-                "SandboxVerify",
+                "SandboxVerify", .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SandboxUnitTests",
-            dependencies: ["CSandbox", "SandboxModel", "SandboxKernel", "SandboxReports", "SandboxSupervisor"],
+            dependencies: [
+                "CSandbox", "SandboxModel", "SandboxKernel", "SandboxReports", "SandboxSupervisor",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -78,12 +82,18 @@ let package = Package(
         ),
         .testTarget(
             name: "SandboxVerifyTests",
-            dependencies: ["SandboxVerify", "SandboxPolicy", "SandboxSupervisor", "SandboxModel"],
+            dependencies: [
+                "SandboxVerify", "SandboxPolicy", "SandboxSupervisor", "SandboxModel",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SandboxIntegrationTests",
-            dependencies: ["SandboxSupervisor", "SandboxKernel", "SandboxModel"],
+            dependencies: [
+                "SandboxSupervisor", "SandboxKernel", "SandboxModel",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,55 +1,62 @@
 import CSandbox
 import Glibc
+public import SystemPackage
 
-/// The few descriptor operations the supervisor needs, each wrapping one call.
+/// The descriptor operations the supervisor needs, each wrapping one call (named
+/// in its doc comment) over swift-system's `FileDescriptor`: a descriptor's type
+/// says what it is, and an absent one is nil, never -1.
 public enum Descriptor {
     /// pipe2(O_CLOEXEC): (read end, write end).
-    public static func pipe() throws -> (read: Int32, write: Int32) {
+    public static func pipe() throws(SystemError) -> (read: FileDescriptor, write: FileDescriptor) {
         var fds: [Int32] = [-1, -1]
         guard sbx_pipe(&fds) == 0 else { throw SystemError.last("pipe2") }
-        return (fds[0], fds[1])
+        return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
     }
 
     /// socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC).
-    public static func socketPair() throws -> (Int32, Int32) {
+    public static func socketPair() throws(SystemError) -> (FileDescriptor, FileDescriptor) {
         var fds: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
             throw SystemError.last("socketpair")
         }
-        return (fds[0], fds[1])
+        return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
     }
 
-    public static func close(_ fd: Int32) {
-        if fd >= 0 { _ = Glibc.close(fd) }
+    /// close(2), for cleanup: nothing is left to do about a failed close.
+    public static func close(_ fd: FileDescriptor?) {
+        if let fd { _ = Glibc.close(fd.rawValue) }
     }
 
-    public static func setNonBlocking(_ fd: Int32) throws {
-        let flags = fcntl(fd, F_GETFL)
-        guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
+    /// fcntl(F_SETFL, O_NONBLOCK).
+    public static func setNonBlocking(_ fd: FileDescriptor) throws(SystemError) {
+        let flags = fcntl(fd.rawValue, F_GETFL)
+        guard flags >= 0, fcntl(fd.rawValue, F_SETFL, flags | O_NONBLOCK) == 0 else {
             throw SystemError.last("fcntl(O_NONBLOCK)")
         }
     }
 
     /// read(2) into `buffer`; returns the count, 0 at end of file, or -1 with errno set.
-    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        retryingInterrupts { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+    public static func read(_ fd: FileDescriptor, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        retryingInterrupts { Glibc.read(fd.rawValue, buffer.baseAddress, buffer.count) }
     }
 
-    /// Writes all of `bytes`, retrying short writes and interrupts.
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+    /// write(2) of all of `bytes`, retrying short writes and interrupts.
+    public static func writeAll(_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer) throws(SystemError) {
         var offset = 0
         while offset < bytes.count {
-            let written = retryingInterrupts { Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
+            let written = retryingInterrupts {
+                Glibc.write(fd.rawValue, bytes.baseAddress! + offset, bytes.count - offset)
+            }
             guard written > 0 else { throw SystemError.last("write") }
             offset += written
         }
     }
 
-    public static func writeAll(_ fd: Int32, _ text: String) throws(SystemError) {
+    public static func writeAll(_ fd: FileDescriptor, _ text: String) throws(SystemError) {
         try writeAll(fd, Array(text.utf8))
     }
 
-    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(SystemError) {
+    public static func writeAll(_ fd: FileDescriptor, _ bytes: [UInt8]) throws(SystemError) {
         var failure: SystemError?
         bytes.withUnsafeBytes { buffer in
             do throws(SystemError) { try writeAll(fd, buffer) } catch { failure = error }
@@ -72,7 +79,7 @@ public enum Descriptor {
     /// code wrote cannot redirect the write elsewhere. Only a regular file with one
     /// link is written (never a FIFO, a device, or a hard link to something else).
     public static func createRefusingLinks(_ path: String, mode: WriteMode = .replace, permissions: UInt32 = 0o644)
-        throws(SystemError) -> Int32
+        throws(SystemError) -> FileDescriptor
     {
         let flags =
             O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | (mode == .new ? O_EXCL : 0) | (mode == .append ? O_APPEND : 0)
@@ -94,7 +101,7 @@ public enum Descriptor {
         }
         // Writes block normally from here on.
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-        return fd
+        return FileDescriptor(rawValue: fd)
     }
 
     /// Reads a regular file of at most `limit` bytes, refusing links anywhere in
@@ -108,7 +115,7 @@ public enum Descriptor {
                 "open", path: path, hint: errno == ELOOP ? "a symbolic link, which is not followed" : nil)
         }
         defer { Glibc.close(fd) }
-        return try readRegularFile(fd, path: path, limit: limit)
+        return try readRegularFile(FileDescriptor(rawValue: fd), path: path, limit: limit)
     }
 
     /// Reads a whole regular file of at most `limit` bytes, links followed: for
@@ -117,14 +124,14 @@ public enum Descriptor {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw SystemError.last("open", path: path) }
         defer { Glibc.close(fd) }
-        return try readRegularFile(fd, path: path, limit: limit)
+        return try readRegularFile(FileDescriptor(rawValue: fd), path: path, limit: limit)
     }
 
     /// The contents of the regular file open at `fd`; one byte past `limit` is
     /// read, so that a file that grew since fstat is refused too.
-    static func readRegularFile(_ fd: Int32, path: String, limit: Int) throws(SystemError) -> [UInt8] {
+    static func readRegularFile(_ fd: FileDescriptor, path: String, limit: Int) throws(SystemError) -> [UInt8] {
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw SystemError.last("fstat", path: path) }
+        guard fstat(fd.rawValue, &info) == 0 else { throw SystemError.last("fstat", path: path) }
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw SystemError("open", errno: nil, path: path, hint: "not a regular file")
         }
@@ -144,13 +151,13 @@ public enum Descriptor {
 
     /// An O_PATH descriptor of the directory `path`, refusing a symbolic link
     /// anywhere on the way (openat2 RESOLVE_NO_SYMLINKS); `role` names it in errors.
-    public static func openDirectoryRefusingLinks(_ path: String, role: String) throws(SystemError) -> Int32 {
+    public static func openDirectoryRefusingLinks(_ path: String, role: String) throws(SystemError) -> FileDescriptor {
         let fd = sbx_open_path_no_symlinks(path, 1)
         guard fd >= 0 else {
             let hint = errno == ELOOP ? "the path goes through a symbolic link; give the real path" : nil
             throw SystemError.last(role, path: path, hint: hint)
         }
-        return fd
+        return FileDescriptor(rawValue: fd)
     }
 
     /// Whether `path` exists, looked up without following any link.
@@ -175,17 +182,17 @@ public enum Descriptor {
     /// An anonymous file (created and unlinked at once) to capture output in,
     /// close-on-exec from the start: sandboxes started on other threads must not
     /// inherit it.
-    public static func anonymousFile() throws(SystemError) -> Int32 {
+    public static func anonymousFile() throws(SystemError) -> FileDescriptor {
         var template = Array("/tmp/sandbox-capture-XXXXXX".utf8CString)
         let fd = sbx_make_temporary_file(&template)
         guard fd >= 0 else { throw SystemError.last("mkostemp", path: "/tmp") }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        return fd
+        return FileDescriptor(rawValue: fd)
     }
 
-    /// Everything written to `fd`, from the start, up to `limit` bytes.
-    public static func contents(of fd: Int32, limit: Int) -> [UInt8] {
-        lseek(fd, 0, SEEK_SET)
+    /// Everything written to `fd`, from the start (lseek(2), read(2)), up to `limit` bytes.
+    public static func contents(of fd: FileDescriptor, limit: Int) -> [UInt8] {
+        lseek(fd.rawValue, 0, SEEK_SET)
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while bytes.count < limit {
@@ -206,7 +213,7 @@ public enum Descriptor {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while bytes.count < 1 << 20 {
-            let count = chunk.withUnsafeMutableBytes { read(fd, into: $0) }
+            let count = chunk.withUnsafeMutableBytes { read(FileDescriptor(rawValue: fd), into: $0) }
             if count <= 0 { break }
             bytes += chunk[0..<count]
         }
@@ -219,7 +226,7 @@ public enum Descriptor {
         guard fd >= 0 else { throw SystemError.last("open", path: path) }
         defer { Glibc.close(fd) }
         do {
-            try writeAll(fd, text)
+            try writeAll(FileDescriptor(rawValue: fd), text)
         } catch {
             throw SystemError("write \(text.trimmingCharacters(in: "\n"))", errno: error.errno, path: path)
         }

@@ -1,5 +1,6 @@
 import Glibc
 public import SandboxModel
+import SystemPackage
 
 /// Compiled filters kept between runs: libseccomp's output depends only on the
 /// rules, its own version and the architecture, and compiling ~330 rules costs
@@ -63,7 +64,7 @@ public struct FilterCache: Sendable {
             info.st_mode & 0o077 == 0, info.st_size > 0, info.st_size % 8 == 0, info.st_size <= 4096 * 8
         else { return nil }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        let count = bytes.withUnsafeMutableBytes { Descriptor.read(fd, into: $0) }
+        let count = bytes.withUnsafeMutableBytes { Descriptor.read(FileDescriptor(rawValue: fd), into: $0) }
         // A program ends in a return (BPF_RET, class 0x06); a damaged file does not.
         guard count == bytes.count, bytes[bytes.count - 8] & 0x07 == 0x06 else { return nil }
         return bytes
@@ -95,7 +96,7 @@ public struct FilterCache: Sendable {
         let temporary = directory + "/.\(key).\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
-        let written = (try? program.withUnsafeBytes { try Descriptor.writeAll(fd, $0) }) != nil && fsync(fd) == 0
+        let written = (try? Descriptor.writeAll(FileDescriptor(rawValue: fd), program)) != nil && fsync(fd) == 0
         close(fd)
         if !written || rename(temporary, directory + "/" + key + ".bpf") != 0 { unlink(temporary) }
     }

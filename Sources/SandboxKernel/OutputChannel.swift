@@ -1,11 +1,12 @@
 import Glibc
+public import SystemPackage
 
 /// Where the supervisor relays a command's output: written without ever
 /// blocking the supervisor, so a reader that stops reading cannot stop it from
 /// enforcing the step's deadline.
 public final class OutputChannel {
     /// The descriptor written to, and whether this channel opened (and closes) it.
-    public let fd: Int32
+    public let fd: FileDescriptor
     private let owned: Bool
     private let isSocket: Bool
     /// Bytes accepted for relaying but not yet written.
@@ -17,13 +18,13 @@ public final class OutputChannel {
     /// /proc/self/fd), so the caller's own descriptor keeps its flags. A regular
     /// file is written directly: it never stalls, and reopening it would lose its
     /// offset. A socket is sent to with MSG_DONTWAIT.
-    public init(_ fd: Int32) {
+    public init(_ fd: FileDescriptor) {
         var info = stat()
-        let type = fstat(fd, &info) == 0 ? info.st_mode & S_IFMT : 0
+        let type = fstat(fd.rawValue, &info) == 0 ? info.st_mode & S_IFMT : 0
         if type == S_IFIFO || type == S_IFCHR {
-            let reopened = open("/proc/self/fd/\(fd)", O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+            let reopened = open("/proc/self/fd/\(fd.rawValue)", O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
             if reopened >= 0 {
-                self.fd = reopened
+                self.fd = FileDescriptor(rawValue: reopened)
                 self.owned = true
                 self.isSocket = false
                 return
@@ -35,7 +36,7 @@ public final class OutputChannel {
     }
 
     deinit {
-        if owned { close(fd) }
+        if owned { Descriptor.close(fd) }
     }
 
     /// Queues `bytes` and writes what it can at once.
@@ -63,8 +64,8 @@ public final class OutputChannel {
         guard bytes.count > 0 else { return 0 }
         let written = retryingInterrupts {
             isSocket
-                ? Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
-                : Glibc.write(fd, bytes.baseAddress, bytes.count)
+                ? Glibc.send(fd.rawValue, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                : Glibc.write(fd.rawValue, bytes.baseAddress, bytes.count)
         }
         if written >= 0 { return written }
         return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : nil

@@ -1,6 +1,7 @@
 import CSandbox
 import Glibc
 public import SandboxModel
+public import SystemPackage
 
 /// A resource limit for the command, as setrlimit(2) takes it.
 public struct ProcessLimit: Equatable, Sendable {
@@ -70,14 +71,26 @@ public struct LaunchPlan: Sendable {
 /// A started sandbox: its init's pid and the supervisor's ends of its pipes.
 public struct SandboxProcess: Sendable {
     public var initPid: Int32
-    public var stdout: Int32
-    public var stderr: Int32
+    public var stdout: FileDescriptor
+    public var stderr: FileDescriptor
     /// sbx_failure records from the children.
-    public var failures: Int32
+    public var failures: FileDescriptor
     /// The sbx_exit_record init writes when the command ends.
-    public var status: Int32
+    public var status: FileDescriptor
     /// Receives the seccomp listener once the command installs its filter.
-    public var listenerSocket: Int32
+    public var listenerSocket: FileDescriptor
+
+    public init(
+        initPid: Int32, stdout: FileDescriptor, stderr: FileDescriptor, failures: FileDescriptor,
+        status: FileDescriptor, listenerSocket: FileDescriptor
+    ) {
+        self.initPid = initPid
+        self.stdout = stdout
+        self.stderr = stderr
+        self.failures = failures
+        self.status = status
+        self.listenerSocket = listenerSocket
+    }
 
     /// Closes every supervisor end.
     public func closeAll() {
@@ -98,8 +111,8 @@ public enum SandboxLauncher {
         let operations = try rootOperations(plan)
         // Output, errors, failures, status, start; every one made so far is closed
         // if a later one cannot be had.
-        var pipes: [(read: Int32, write: Int32)] = []
-        let listener: (Int32, Int32)
+        var pipes: [(read: FileDescriptor, write: FileDescriptor)] = []
+        let listener: (FileDescriptor, FileDescriptor)
         do {
             for _ in 0..<5 { pipes.append(try Descriptor.pipe()) }
             listener = try Descriptor.socketPair()
@@ -168,7 +181,7 @@ public enum SandboxLauncher {
 
     /// The child's ends of the pipes and sockets between it and the supervisor.
     struct ChildDescriptors {
-        var stdout, stderr, failures, status, listener, start: Int32
+        var stdout, stderr, failures, status, listener, start: FileDescriptor
     }
 
     /// Calls `body` with the C configuration of `plan`: strings and arrays it
@@ -245,12 +258,12 @@ public enum SandboxLauncher {
                             config.limit_count = limitPointer.count
                             config.filter = filter.baseAddress
                             config.filter_length = filter.count
-                            config.stdout_fd = child.stdout
-                            config.stderr_fd = child.stderr
-                            config.failure_fd = child.failures
-                            config.status_fd = child.status
-                            config.listener_socket = child.listener
-                            config.start_fd = child.start
+                            config.stdout_fd = child.stdout.rawValue
+                            config.stderr_fd = child.stderr.rawValue
+                            config.failure_fd = child.failures.rawValue
+                            config.status_fd = child.status.rawValue
+                            config.listener_socket = child.listener.rawValue
+                            config.start_fd = child.start.rawValue
                             return body(&config)
                         }
                     }

@@ -1,19 +1,20 @@
 import CSandbox
 import Glibc
+public import SystemPackage
 
 extension SandboxProcess {
     /// pidfd_open(2) of init: a descriptor that becomes readable when it exits.
-    public func openProcessDescriptor() throws(SystemError) -> Int32 {
+    public func openProcessDescriptor() throws(SystemError) -> FileDescriptor {
         let fd = sbx_pidfd_open(initPid)
         guard fd >= 0 else { throw SystemError.last("pidfd_open") }
-        return fd
+        return FileDescriptor(rawValue: fd)
     }
 
     /// The seccomp listener the command sends once its filter is installed
     /// (SCM_RIGHTS on the listener socket); nil when it closed without one.
-    public func receiveListener() -> Int32? {
-        let fd = sbx_receive_descriptor(listenerSocket)
-        return fd > 0 ? fd : nil
+    public func receiveListener() -> FileDescriptor? {
+        let fd = sbx_receive_descriptor(listenerSocket.rawValue)
+        return fd > 0 ? FileDescriptor(rawValue: fd) : nil
     }
 
     /// The command's wait status, from the record init writes when the command
@@ -32,10 +33,10 @@ public enum SeccompListener {
     /// when `answering`, fails it with EPERM (SECCOMP_IOCTL_NOTIF_SEND); otherwise
     /// its caller stays blocked until the step is torn down. Returns the call's
     /// name, or nil when no notification could be had.
-    public static func takeRefusedCall(from listener: Int32, answering: Bool) -> String? {
+    public static func takeRefusedCall(from listener: FileDescriptor, answering: Bool) -> String? {
         var number: Int32 = 0
         var arch: UInt32 = 0
-        guard sbx_notify_answer(listener, answering ? 1 : 0, EPERM, &number, &arch) == 0 else { return nil }
+        guard sbx_notify_answer(listener.rawValue, answering ? 1 : 0, EPERM, &number, &arch) == 0 else { return nil }
         return SeccompCompiler.syscallName(number)
     }
 }
@@ -48,8 +49,8 @@ public final class Watchdog {
 
     /// Starts the thread: SIGKILL through `processDescriptor` (a pidfd) at
     /// `deadline`, CLOCK_MONOTONIC nanoseconds (pthread_create).
-    public init(processDescriptor: Int32, deadline: UInt64) throws(SystemError) {
-        guard let handle = sbx_watchdog_start(processDescriptor, deadline) else {
+    public init(processDescriptor: FileDescriptor, deadline: UInt64) throws(SystemError) {
+        guard let handle = sbx_watchdog_start(processDescriptor.rawValue, deadline) else {
             throw SystemError.last("pthread_create (watchdog)")
         }
         self.handle = handle

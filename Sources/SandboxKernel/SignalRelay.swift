@@ -1,27 +1,28 @@
 import CSandbox
+public import SystemPackage
 
 /// Catches the signals a user sends `sandbox` (Ctrl-C, a CI runner's SIGTERM)
 /// so they can be passed on to the command instead of ending the supervisor.
 public final class SignalRelay {
     /// Readable when one of the relayed signals is pending (a signalfd).
-    public let fd: Int32
+    public let fd: FileDescriptor
     private var previous = [UInt8](repeating: 0, count: 128)
 
     /// Blocks SIGINT, SIGTERM and SIGHUP and opens a signalfd for them; nil when it cannot.
     public init?() {
         let fd = previous.withUnsafeMutableBytes { sbx_signal_relay_open($0.baseAddress, $0.count) }
         guard fd >= 0 else { return nil }
-        self.fd = fd
+        self.fd = FileDescriptor(rawValue: fd)
     }
 
     /// The next pending signal, or nil.
     public func next() -> Int32? {
-        let signal = sbx_signal_relay_next(fd)
+        let signal = sbx_signal_relay_next(fd.rawValue)
         return signal > 0 ? signal : nil
     }
 
     /// Restores the signal mask as it was before.
     public func restore() {
-        previous.withUnsafeBytes { sbx_signal_relay_close(fd, $0.baseAddress) }
+        previous.withUnsafeBytes { sbx_signal_relay_close(fd.rawValue, $0.baseAddress) }
     }
 }

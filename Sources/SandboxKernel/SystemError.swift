@@ -1,4 +1,5 @@
 import Glibc
+public import SystemPackage
 
 /// A system call or kernel interface that failed, with its errno and the path
 /// or object it concerned. Reads as "pivot_root: Operation not permitted".
@@ -18,6 +19,9 @@ public struct SystemError: Error, Equatable, CustomStringConvertible, Sendable {
         self.path = path
         self.hint = hint
     }
+
+    /// The errno as swift-system's `Errno` ("Operation not permitted"), when there is one.
+    public var code: Errno? { errno.map(Errno.init(rawValue:)) }
 
     /// Captures the current `errno`.
     public static func last(_ operation: String, path: String? = nil, hint: String? = nil) -> SystemError {

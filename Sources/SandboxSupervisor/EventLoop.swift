@@ -1,13 +1,14 @@
 import Glibc
 import SandboxKernel
 import SandboxModel
+import SystemPackage
 
 /// The supervisor's single-threaded loop over one sandbox: output, setup
 /// failures, refused system calls, the wall clock, CPU time and signals, all
 /// through poll(2).
 struct EventLoop {
     let process: SandboxProcess
-    let pidfd: Int32
+    let pidfd: FileDescriptor
     let configuration: RunConfiguration
     let cgroup: (any StepCgroup)?
     /// Where the command's stdout and stderr are relayed.
@@ -23,7 +24,8 @@ struct EventLoop {
     var streamsOpen = [true, true]
     var failuresOpen = true
     var listenerSocketOpen = true
-    var listener: Int32 = -1
+    /// The seccomp listener, once the command has sent it.
+    var listener: FileDescriptor?
     var initExited: Clock.Instant?
 
     static let chunk = 64 << 10
@@ -32,7 +34,7 @@ struct EventLoop {
     static let drainGrace: UInt64 = 2_000_000_000
 
     init(
-        process: SandboxProcess, pidfd: Int32, configuration: RunConfiguration, cgroup: (any StepCgroup)?,
+        process: SandboxProcess, pidfd: FileDescriptor, configuration: RunConfiguration, cgroup: (any StepCgroup)?,
         outputs: [OutputChannel], signals: SignalRelay?, started: Clock.Instant
     ) {
         self.process = process
@@ -64,14 +66,14 @@ struct EventLoop {
             }
             var fds: [pollfd] = []
             var roles: [Role] = []
-            func watch(_ fd: Int32, _ role: Role) {
-                fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+            func watch(_ fd: FileDescriptor, _ role: Role) {
+                fds.append(pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0))
                 roles.append(role)
             }
             for stream in 0..<2 {
                 // Backpressure: while a reader lags, the command's pipe fills and it waits.
                 if !outputs[stream].pending.isEmpty {
-                    fds.append(pollfd(fd: outputs[stream].fd, events: Int16(POLLOUT), revents: 0))
+                    fds.append(pollfd(fd: outputs[stream].fd.rawValue, events: Int16(POLLOUT), revents: 0))
                     roles.append(.flush(stream))
                 } else if streamsOpen[stream] {
                     watch(stream == 0 ? process.stdout : process.stderr, .output(stream))
@@ -79,7 +81,7 @@ struct EventLoop {
             }
             if failuresOpen { watch(process.failures, .failures) }
             if listenerSocketOpen { watch(process.listenerSocket, .listenerSocket) }
-            if listener >= 0 { watch(listener, .listener) }
+            if let listener { watch(listener, .listener) }
             if initExited == nil { watch(pidfd, .initExit) }
             if let signals { watch(signals.fd, .signal) }
 
@@ -170,6 +172,7 @@ struct EventLoop {
         // Under `on-deny kill` the call is never answered: the caller stays blocked
         // in it until the step is torn down, so nothing after it runs.
         let killing = configuration.seccomp.onDeny == .kill
+        guard let listener else { return }
         if revents & Int16(POLLIN) != 0,
             let name = SeccompListener.takeRefusedCall(from: listener, answering: !killing)
         {
@@ -184,7 +187,7 @@ struct EventLoop {
         // Every filtered process is gone, or the listener broke: stop watching it.
         if revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
             Descriptor.close(listener)
-            listener = -1
+            self.listener = nil
         }
     }
 }

@@ -1,6 +1,7 @@
 import Glibc
 import SandboxKernel
 import SandboxModel
+import SystemPackage
 
 /// What `sandbox doctor` reports: the kernel's features, a real probe sandbox,
 /// and the mode each protection runs in.
@@ -105,8 +106,13 @@ public struct KernelReport: Sendable {
 
     /// Runs /bin/true in a real sandbox.
     static func probeSandbox(_ cgroups: CgroupHost) -> StepResult {
-        let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
-        defer { close(devNull) }
+        guard let devNull = try? FileDescriptor.open("/dev/null", .writeOnly, options: .closeOnExec) else {
+            var result = StepResult(status: .setupFailed)
+            result.setupFailure = .init(
+                stage: .supervisor("open /dev/null"), errno: errno, message: "cannot open /dev/null")
+            return result
+        }
+        defer { Descriptor.close(devNull) }
         let probe = Supervisor(cgroups: cgroups)
         return probe.run(RunConfiguration(command: ["/bin/true"]), stdout: devNull, stderr: devNull)
     }

@@ -1,6 +1,7 @@
 import Glibc
 public import SandboxKernel
 public import SandboxModel
+public import SystemPackage
 
 /// Runs one command in a sandbox: builds it, relays its output live, enforces
 /// the limits the kernel cannot (wall clock, output, CPU of the whole group),
@@ -25,7 +26,10 @@ public struct Supervisor: Sendable {
 
     /// Runs `configuration`, relaying the command's output to `stdout` and `stderr`.
     /// Never throws: a sandbox that cannot be set up is a `setup-failed` result.
-    public func run(_ configuration: RunConfiguration, stdout: Int32 = 1, stderr: Int32 = 2) -> StepResult {
+    public func run(
+        _ configuration: RunConfiguration, stdout: FileDescriptor = .standardOutput,
+        stderr: FileDescriptor = .standardError
+    ) -> StepResult {
         let started = Clock.now()
         // libseccomp compiles on its own thread while the host is probed.
         let filter = SeccompCompiler.PendingFilter(configuration.seccomp)
@@ -132,7 +136,7 @@ public struct Supervisor: Sendable {
         let fd = try Descriptor.openDirectoryRefusingLinks(path, role: "workspace")
         defer { Descriptor.close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw SystemError.last("workspace", path: path) }
+        guard fstat(fd.rawValue, &info) == 0 else { throw SystemError.last("workspace", path: path) }
         if info.st_uid != hostUID && info.st_mode & S_IWOTH == 0 {
             throw SystemError(
                 "workspace", errno: EACCES, path: path,
@@ -145,7 +149,8 @@ public struct Supervisor: Sendable {
     }
 
     func supervise(
-        _ prepared: Prepared, configuration: RunConfiguration, cgroups: CgroupHost, stdout: Int32, stderr: Int32,
+        _ prepared: Prepared, configuration: RunConfiguration, cgroups: CgroupHost, stdout: FileDescriptor,
+        stderr: FileDescriptor,
         started: Clock.Instant
     ) throws -> StepResult {
         var cgroup: (any StepCgroup)?
@@ -162,7 +167,7 @@ public struct Supervisor: Sendable {
             try step.attach(pid)
         }
         defer { process.closeAll() }
-        let pidfd: Int32
+        let pidfd: FileDescriptor
         do {
             pidfd = try process.openProcessDescriptor()
         } catch {

@@ -2,6 +2,7 @@ import Glibc
 import SandboxKernel
 public import SandboxModel
 import SandboxVerdict
+import SystemPackage
 
 /// Progress on standard error. On a terminal, the steps' states are redrawn in
 /// place (queued, running with its elapsed time, done with its outcome); a pipe
@@ -45,7 +46,7 @@ public final class ProgressDisplay: @unchecked Sendable {
     /// Shows one event.
     public func handle(_ event: VerifyProgress) {
         guard live else {
-            try? Descriptor.writeAll(2, Self.line(event))
+            try? Descriptor.writeAll(.standardError, Self.line(event))
             return
         }
         pthread_mutex_lock(mutex)
@@ -123,7 +124,7 @@ public final class ProgressDisplay: @unchecked Sendable {
             text += "\u{1B}[2K" + String(line.prefix(Self.width - 1)) + "\n"
         }
         drawnLines = labels.count
-        try? Descriptor.writeAll(2, text)
+        try? Descriptor.writeAll(.standardError, text)
     }
 
     /// The terminal's width (TIOCGWINSZ), 80 when unknown.

@@ -41,9 +41,9 @@ extension Supervisor: SandboxRunner {
     package func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> CapturedRun {
         do throws(SystemError) {
             let out = try Descriptor.anonymousFile()
-            defer { close(out) }
+            defer { Descriptor.close(out) }
             let err = try Descriptor.anonymousFile()
-            defer { close(err) }
+            defer { Descriptor.close(err) }
             let result = run(configuration, stdout: out, stderr: err)
             return CapturedRun(
                 result: result, stdout: Descriptor.contents(of: out, limit: stdoutCap),

@@ -3,6 +3,7 @@ import Glibc
 import SandboxKernel
 import SandboxModel
 import SandboxSupervisor
+import SystemPackage
 
 /// `sandbox run`: one command, contained, with an honest account of its end.
 struct RunCommand: ParsableCommand {
@@ -120,10 +121,10 @@ struct RunCommand: ParsableCommand {
         let configuration = try configuration(of: options)
         // Opened before the command runs, and never through a link: the path may
         // lie in a workspace the untrusted code controls.
-        var resultFD: Int32 = -1
+        var resultFD: FileDescriptor?
         if let path = options.result {
             do {
-                resultFD = path == "-" ? 1 : try Descriptor.createRefusingLinks(path)
+                resultFD = path == "-" ? .standardOutput : try Descriptor.createRefusingLinks(path)
             } catch {
                 FileDescriptorOutput.standardError.write("sandbox: --result: \(error)\n")
                 Glibc.exit(125)
@@ -138,8 +139,15 @@ struct RunCommand: ParsableCommand {
         if let failure = outcome.setupFailure {
             FileDescriptorOutput.standardError.write("sandbox: \(failure.message)\n")
         }
-        if resultFD >= 0 {
-            try? Descriptor.writeAll(resultFD, outcome.json)
+        if let resultFD {
+            do {
+                try Descriptor.writeAll(resultFD, outcome.json)
+            } catch {
+                // The command ran, but its record is lost: say so, and fail as sandbox does.
+                FileDescriptorOutput.standardError.write(
+                    "sandbox: --result: the record could not be written: \(error)\n")
+                Glibc.exit(125)
+            }
         }
         Glibc.exit(outcome.exitStatus)
     }

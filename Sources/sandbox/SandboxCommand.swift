@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import SandboxKernel
 import SandboxModel
+import SystemPackage
 
 /// `sandbox`: runs untrusted build, test and lint commands contained.
 @main
@@ -52,6 +53,6 @@ enum FileDescriptorOutput {
 
     /// Writes all of `text`; a stream that cannot take it (a closed pipe) is left be.
     func write(_ text: String) {
-        try? Descriptor.writeAll(self == .standardOutput ? 1 : 2, text)
+        try? Descriptor.writeAll(self == .standardOutput ? .standardOutput : .standardError, text)
     }
 }

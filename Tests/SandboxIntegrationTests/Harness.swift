@@ -2,6 +2,7 @@ import Foundation
 import SandboxKernel
 import SandboxModel
 import SandboxSupervisor
+import SystemPackage
 import Testing
 
 /// What a real sandbox did: its result and everything it wrote.
@@ -45,8 +46,8 @@ enum Harness {
         if sandboxesRequired { return true }
         if HostProbe.runsUnderSeccompFilter { return false }
         let supervisor = Supervisor()
-        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
-        defer { close(null) }
+        let null = try! FileDescriptor.open("/dev/null", .writeOnly, options: .closeOnExec)
+        defer { Descriptor.close(null) }
         let result = supervisor.run(RunConfiguration(command: ["/bin/true"]), stdout: null, stderr: null)
         return result.status == .exited && result.exitCode == 0
     }()
@@ -61,8 +62,8 @@ enum Harness {
         let out = anonymousFile()
         let err = anonymousFile()
         defer {
-            close(out)
-            close(err)
+            Descriptor.close(out)
+            Descriptor.close(err)
         }
         let result = Supervisor().run(configuration, stdout: out, stderr: err)
         return Captured(result: result, stdout: contents(of: out), stderr: contents(of: err))
@@ -73,20 +74,12 @@ enum Harness {
         run(["/usr/bin/python3", "-c", script], configure: configure)
     }
 
-    static func anonymousFile() -> Int32 {
+    static func anonymousFile() -> FileDescriptor {
         try! Descriptor.anonymousFile()
     }
 
-    static func contents(of fd: Int32) -> String {
-        lseek(fd, 0, SEEK_SET)
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count <= 0 { break }
-            data.append(contentsOf: buffer[0..<count])
-        }
-        return String(decoding: data, as: UTF8.self)
+    static func contents(of fd: FileDescriptor) -> String {
+        String(decoding: Descriptor.contents(of: fd, limit: Int.max), as: UTF8.self)
     }
 
     /// A host directory for one test, removed afterwards by the caller.

@@ -2,6 +2,7 @@ import Foundation
 import SandboxKernel
 import SandboxModel
 import SandboxSupervisor
+import SystemPackage
 import Testing
 
 /// Resource bombs and runaway processes: each is stopped by its limit, and the
@@ -160,22 +161,21 @@ import Testing
     /// A CI log reader that stops reading must not stop the deadline: the relay
     /// never blocks the supervisor.
     @Test func stalledOutputReaderCannotDelayTheTimeout() {
-        var ends: [Int32] = [-1, -1]
-        #expect(pipe(&ends) == 0)
-        defer {
-            close(ends[0])
-            close(ends[1])
+        guard let ends = try? Descriptor.pipe() else {
+            Issue.record("no pipe")
+            return
         }
+        defer { [ends.read, ends.write].forEach(Descriptor.close) }
         var configuration = RunConfiguration(command: ["/usr/bin/yes", "flood"])
         configuration.limits.timeout = TimeSpan(milliseconds: 800)
         let err = Harness.anonymousFile()
-        defer { close(err) }
-        // Nobody reads ends[0]: the pipe fills after 64 KiB.
-        let result = Supervisor().run(configuration, stdout: ends[1], stderr: err)
+        defer { Descriptor.close(err) }
+        // Nobody reads the read end: the pipe fills after 64 KiB.
+        let result = Supervisor().run(configuration, stdout: ends.write, stderr: err)
         #expect(result.status == .timeout)
         #expect(result.wallSeconds < 5)
         #expect(result.limitsHit == [.timeout])
-        #expect(fcntl(ends[1], F_GETFL) & O_NONBLOCK == 0, "the caller's descriptor keeps its flags")
+        #expect(fcntl(ends.write.rawValue, F_GETFL) & O_NONBLOCK == 0, "the caller's descriptor keeps its flags")
     }
 
     @Test func cpuTimeOfTheWholeStepIsLimited() {

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 import Testing
 
 @testable import SandboxKernel
@@ -120,7 +121,7 @@ import Testing
     @Test func capturedOutputIsReadFromTheStartUpToTheLimit() throws {
         let fd = try Descriptor.anonymousFile()
         defer { Descriptor.close(fd) }
-        #expect(fcntl(fd, F_GETFD) & FD_CLOEXEC != 0)
+        #expect(fcntl(fd.rawValue, F_GETFD) & FD_CLOEXEC != 0)
         try Descriptor.writeAll(fd, "0123456789")
         #expect(Descriptor.contents(of: fd, limit: 4) == Array("0123".utf8))
         #expect(Descriptor.contents(of: fd, limit: 100) == Array("0123456789".utf8))
@@ -145,9 +146,9 @@ import Testing
         let (read, write) = try Descriptor.pipe()
         let (left, right) = try Descriptor.socketPair()
         defer { [read, write, left, right].forEach(Descriptor.close) }
-        for fd in [read, write, left, right] { #expect(fcntl(fd, F_GETFD) & FD_CLOEXEC != 0) }
+        for fd in [read, write, left, right] { #expect(fcntl(fd.rawValue, F_GETFD) & FD_CLOEXEC != 0) }
         try Descriptor.setNonBlocking(read)
-        #expect(fcntl(read, F_GETFL) & O_NONBLOCK != 0)
+        #expect(fcntl(read.rawValue, F_GETFL) & O_NONBLOCK != 0)
         var byte: UInt8 = 0
         let (count, error) = withUnsafeMutableBytes(of: &byte) { (Descriptor.read(read, into: $0), errno) }
         #expect(count == -1, "nothing to read yet")

@@ -1,6 +1,7 @@
 import CSandbox
 import Glibc
 import SandboxModel
+import SystemPackage
 import Testing
 
 @testable import SandboxKernel
@@ -14,12 +15,13 @@ import Testing
     /// The test's ends of one fake sandbox, and the loop's.
     final class FakeSandbox {
         var process: SandboxProcess
-        private(set) var stdoutWriter: Int32
-        private(set) var stderrWriter: Int32
-        private(set) var failureWriter: Int32
-        let pidfd: Int32
-        let relayedOut: Int32
-        let relayedErr: Int32
+        let stdoutWriter: FileDescriptor
+        let stderrWriter: FileDescriptor
+        let failureWriter: FileDescriptor
+        private var writersOpen = true
+        let pidfd: FileDescriptor
+        let relayedOut: FileDescriptor
+        let relayedErr: FileDescriptor
 
         /// `initCommand` runs as init: its exit is what the loop watches.
         init(initCommand: [String]) throws {
@@ -39,8 +41,8 @@ import Testing
                 (ours + [listenerSocket]).forEach(Descriptor.close)
                 throw SystemError("posix_spawn", errno: spawned)
             }
-            pidfd = sbx_pidfd_open(pid)
-            guard pidfd >= 0 else {
+            let opened = sbx_pidfd_open(pid)
+            guard opened >= 0 else {
                 let error = SystemError.last("pidfd_open")
                 kill(pid, SIGKILL)
                 var status: Int32 = 0
@@ -48,6 +50,7 @@ import Testing
                 (ours + [listenerSocket]).forEach(Descriptor.close)
                 throw error
             }
+            pidfd = FileDescriptor(rawValue: opened)
             process = SandboxProcess(
                 initPid: pid, stdout: out.read, stderr: err.read, failures: failures.read, status: status.read,
                 listenerSocket: listenerSocket)
@@ -65,15 +68,17 @@ import Testing
             var status: Int32 = 0
             waitpid(process.initPid, &status, 0)
             process.closeAll()
-            [stdoutWriter, stderrWriter, failureWriter, pidfd, relayedOut, relayedErr].forEach(Descriptor.close)
+            closeWriters()
+            [pidfd, relayedOut, relayedErr].forEach(Descriptor.close)
         }
 
         /// Closes the test's ends, as the sandbox's processes do when they exit.
         /// Each once: tests run in parallel, and a number closed twice may by then
         /// be another test's descriptor.
         func closeWriters() {
+            guard writersOpen else { return }
+            writersOpen = false
             [stdoutWriter, stderrWriter, failureWriter].forEach(Descriptor.close)
-            (stdoutWriter, stderrWriter, failureWriter) = (-1, -1, -1)
         }
 
         func loop(limits: ResourceLimits = ResourceLimits(), command: [String] = ["/bin/true"]) -> EventLoop {
@@ -84,7 +89,7 @@ import Testing
                 outputs: [OutputChannel(relayedOut), OutputChannel(relayedErr)], signals: nil, started: Clock.now())
         }
 
-        func relayed(_ fd: Int32) -> String {
+        func relayed(_ fd: FileDescriptor) -> String {
             String(decoding: Descriptor.contents(of: fd, limit: 1 << 20), as: UTF8.self)
         }
     }

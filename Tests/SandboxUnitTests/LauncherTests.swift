@@ -1,6 +1,7 @@
 import CSandbox
 import Foundation
 import SandboxModel
+import SystemPackage
 import Testing
 
 @testable import SandboxKernel
@@ -58,7 +59,9 @@ import Testing
         ]
         let plan = Self.plan([])
         let child = SandboxLauncher.ChildDescriptors(
-            stdout: 11, stderr: 12, failures: 13, status: 14, listener: 15, start: 16)
+            stdout: FileDescriptor(rawValue: 11), stderr: FileDescriptor(rawValue: 12),
+            failures: FileDescriptor(rawValue: 13), status: FileDescriptor(rawValue: 14),
+            listener: FileDescriptor(rawValue: 15), start: FileDescriptor(rawValue: 16))
         SandboxLauncher.withSpawnConfiguration(plan, operations: operations, child: child) { config in
             let ops = Array(UnsafeBufferPointer(start: config.operations, count: config.operation_count))
             #expect(

@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 import Testing
 
 @testable import SandboxKernel
@@ -16,10 +17,10 @@ import Testing
     @Test func aFullPipeQueuesInsteadOfBlocking() throws {
         let (read, write) = try Descriptor.pipe()
         defer { [read, write].forEach(Descriptor.close) }
-        let capacity = Int(fcntl(write, Self.getPipeSize))
+        let capacity = Int(fcntl(write.rawValue, Self.getPipeSize))
         let channel = OutputChannel(write)
         #expect(channel.fd != write, "a pipe gets a private non-blocking description")
-        #expect(fcntl(write, F_GETFL) & O_NONBLOCK == 0, "the caller's descriptor keeps its flags")
+        #expect(fcntl(write.rawValue, F_GETFL) & O_NONBLOCK == 0, "the caller's descriptor keeps its flags")
         send(channel, [UInt8](repeating: 7, count: capacity + 100))
         #expect(channel.pending.count == 100)
         #expect(!channel.broken)

@@ -1,5 +1,6 @@
 import Foundation
 import SandboxModel
+import SystemPackage
 import Testing
 
 @testable import SandboxKernel
@@ -10,8 +11,8 @@ import Testing
 @Suite struct SupervisorTests {
     static func run(_ configuration: RunConfiguration) -> StepResult {
         let supervisor = Supervisor(cgroups: .unavailable(reason: "no hierarchy in this test"))
-        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
-        defer { close(null) }
+        let null = try! FileDescriptor.open("/dev/null", .writeOnly, options: .closeOnExec)
+        defer { Descriptor.close(null) }
         return supervisor.run(configuration, stdout: null, stderr: null)
     }
 
