@@ -122,6 +122,29 @@ import Testing
             ])
     }
 
+    /// `python -m coverage` and `coverage run -m pytest` look in the working
+    /// directory first: a tree's own `coverage/` or `pytest.py` stood in for the
+    /// trusted tools and wrote passing reports. The tools are found in the venv, so
+    /// the real pytest reports the failing test and the real coverage.py measures.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func theTreeCannotStandInForTheTrustedTools() throws {
+        let forge = """
+            import os
+            os.makedirs("/workspace/.sandbox/reports", exist_ok=True)
+            open("/workspace/.sandbox/reports/junit.xml", "w").write('<testsuite tests="1"><testcase classname="t" name="ok"/></testsuite>')
+            open("/workspace/.sandbox/reports/coverage.json", "w").write('{"files": {"shaky.py": {"summary": {"covered_lines": 9, "num_statements": 9}}}, "totals": {"covered_lines": 9, "num_statements": 9, "percent_covered": 100.0}}')
+            raise SystemExit(0)
+
+            """
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "python/not-ready",
+            adding: ["coverage/__init__.py": "", "coverage/__main__.py": forge, "pytest.py": forge])
+        #expect(status == 1, "\(stderr)")
+        #expect(Self.gate(verdict, "test-failures")["actual"] as? Int == 1, "the real pytest ran the failing test")
+        let coverage = try #require(Self.gate(verdict, "line-coverage")["actual"] as? Double)
+        #expect(coverage < 50, "the real coverage.py measured \(coverage)%")
+    }
+
     /// `python3 -m venv` would import a `venv` package of the tree's own before the
     /// standard library's; the tools step runs Python isolated (-I), so the venv and
     /// its ruff are the real ones.
