@@ -42,6 +42,7 @@ public enum JUnitParser {
         var message: String?
         var flaky = false
         var rerunFailed = false
+        var collectionError = false
         for child in element.children {
             switch child.name {
             case "failure":
@@ -50,6 +51,11 @@ public enum JUnitParser {
             case "error":
                 if outcome != .failed { outcome = .errored }
                 message = message ?? summary(of: child)
+                // pytest's words for a module it could not import; the text says why.
+                if child["message"] == "collection failure" {
+                    collectionError = true
+                    if !child.text.isEmpty { message = firstLine(child.text) }
+                }
             case "skipped":
                 if outcome == .passed { outcome = .skipped }
                 message = message ?? summary(of: child)
@@ -67,11 +73,13 @@ public enum JUnitParser {
         }
         // Surefire: a passing case with reruns that failed was flaky, not failed.
         if outcome == .passed && rerunFailed { flaky = true }
-        return TestCase(
+        var test = TestCase(
             suite: suite, className: element["classname"] ?? "", name: element["name"] ?? "",
             file: element["file"], line: element["line"].flatMap { Int($0) },
             seconds: element["time"].flatMap { Double($0) } ?? 0, outcome: outcome, flaky: flaky && outcome == .passed,
             message: message)
+        test.collectionError = collectionError && outcome == .errored
+        return test
     }
 
     static func summary(of element: XMLElement) -> String? {

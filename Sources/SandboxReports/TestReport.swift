@@ -16,6 +16,9 @@ public struct TestCase: Equatable, Sendable {
     public var flaky: Bool
     /// The failure, error or skip message, first line.
     public var message: String?
+    /// The record is of a module that could not be collected (pytest's "collection
+    /// failure"): an error, but not a test that ran.
+    public var collectionError = false
 
     public init(
         suite: String = "", className: String = "", name: String, file: String? = nil, line: Int? = nil,
@@ -51,8 +54,8 @@ public struct TestReport: Equatable, Sendable {
     public var errors: Int { cases.filter { $0.outcome == .errored }.count + unrecordedErrors }
     public var skipped: Int { cases.filter { $0.outcome == .skipped }.count }
     public var flaky: Int { cases.filter(\.flaky).count }
-    /// Tests that ran (skipped ones did not).
-    public var ran: Int { total - skipped }
+    /// Tests that ran: neither skipped nor a module that could not be collected.
+    public var ran: Int { cases.filter { $0.outcome != .skipped && !$0.collectionError }.count }
 
     /// Several reports as one.
     public static func merged(_ reports: [TestReport]) -> TestReport {

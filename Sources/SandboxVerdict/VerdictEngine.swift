@@ -178,8 +178,8 @@ struct Measurements {
     static func describe(_ test: TestCase) -> String {
         let location = test.file.map { file in test.line.map { "\(file):\($0): " } ?? "\(file): " } ?? ""
         let name = test.className.isEmpty ? test.name : "\(test.className).\(test.name)"
-        return "\(location)\(name) \(test.outcome == .errored ? "errored" : "failed")"
-            + (test.message.map { ": \($0)" } ?? "")
+        let how = test.collectionError ? "could not be collected" : test.outcome == .errored ? "errored" : "failed"
+        return "\(location)\(name) \(how)" + (test.message.map { ": \($0)" } ?? "")
     }
 
     static func describe(_ finding: Finding) -> String {

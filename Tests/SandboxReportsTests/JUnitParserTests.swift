@@ -23,6 +23,17 @@ import Testing
         #expect(xfail.message == "known bug in divide")
     }
 
+    /// A module pytest could not collect is an error, and no test that ran: the
+    /// run stopped there, and the one passing test beside it never ran.
+    @Test func aCollectionErrorIsAnErrorButNoTestThatRan() throws {
+        let report = try JUnitParser.parse(try Fixture.bytes("pytest-collection-error.xml"), file: "junit.xml")
+        #expect(report.errors == 1)
+        #expect(report.ran == 0)
+        let broken = try #require(report.cases.first)
+        #expect(broken.collectionError)
+        #expect(broken.name == "test_broken")
+    }
+
     @Test func xunit1CarriesFileAndLine() throws {
         let report = try JUnitParser.parse(try Fixture.bytes("pytest-junit-xunit1.xml"), file: "j.xml")
         let failure = try #require(report.cases.first { $0.outcome == .failed })

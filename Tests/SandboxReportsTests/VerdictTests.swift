@@ -22,6 +22,21 @@ import Testing
         try #require(verdict.gates.first { $0.definition.metric == metric })
     }
 
+    /// A run that stopped at a collection error ran no test: the tests-ran gate
+    /// fails, and the error says which module could not be collected.
+    @Test func aCollectionErrorIsNoTestThatRan() throws {
+        let junit = try JUnitParser.parse(try Fixture.bytes("pytest-collection-error.xml"), file: "junit.xml")
+        let step = StepEvidence(
+            name: "python/test", kind: .test, result: Self.exited(2), limits: ResourceLimits(),
+            reports: [ReportEvidence(name: "junit.xml", kind: .tests, content: .success(.tests(junit)))])
+        let verdict = VerdictEngine.evaluate([step])
+        #expect(try gate(verdict, .testsRan).status == .failed)
+        #expect(try gate(verdict, .testsRan).actual == 0)
+        let failures = try gate(verdict, .testFailures)
+        #expect(failures.actual == 1)
+        #expect(failures.reasons.first?.hasPrefix("test_broken could not be collected: ImportError while importing test module") == true, "\(failures.reasons)")
+    }
+
     @Test func failingTestsBlockAndAreNamed() throws {
         let verdict = VerdictEngine.evaluate([try Self.pytestEvidence()])
         #expect(!verdict.mergeReady)
