@@ -47,8 +47,10 @@ struct Workspace {
         }
         // Entry by entry, less the excluded names (arguments, never script text).
         // .sandbox goes even when cp could not read everything: nothing planted survives.
+        // A root the sandbox's uid cannot list would copy as an empty tree, and the
+        // verdict would speak of what is missing: exit 4 says so instead.
         let script = """
-            status=0; for entry in /source/* /source/.[!.]* /source/..?*; do \
+            [ -r /source ] && [ -x /source ] || exit 4; status=0; for entry in /source/* /source/.[!.]* /source/..?*; do \
             [ -e "$entry" ] || [ -L "$entry" ] || continue; name=${entry#/source/}; skip=0; \
             for excluded; do [ "$name" = "$excluded" ] && skip=1; done; [ $skip = 1 ] && continue; \
             cp -R -P --preserve=timestamps -- "$entry" /workspace/ || status=1; done; \
@@ -60,6 +62,12 @@ struct Workspace {
         copy.limits.timeout = .minutes(10)
         let run = runner.capture(copy, stdoutCap: 1 << 16, stderrCap: 1 << 16)
         let (result, stderr) = (run.result, run.stderr)
+        if result.status == .exited, result.exitCode == 4 {
+            _ = remove()
+            throw .usage(
+                "\(tree): the sandbox's uid \(identity.uid) cannot read the tree's root; make it readable "
+                    + "(chmod o+rx \(tree)) or verify as its owner")
+        }
         let unreadable = result.status == .exited ? Self.unreadablePaths(in: stderr) : nil
         guard result.status == .exited, result.exitCode == 0 || unreadable?.isEmpty == false else {
             let detail = result.setupFailure?.message ?? String(decoding: stderr, as: UTF8.self)

@@ -484,6 +484,17 @@ import Testing
         #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 3, "the planted-file check ran")
     }
 
+    /// A root the sandbox's uid cannot read (a root-owned 0700 directory, as
+    /// `mktemp -d` makes) is a usage error that says what to do, not an empty copy.
+    @Test(.enabled(if: available && Harness.isRoot, "needs the built sandbox executable, as root"))
+    func anUnreadableTreeRootIsAUsageError() throws {
+        let (status, _, stderr) = try Self.verifyChanged("go/ready") { copy in
+            #expect(chmod(copy.path, 0o700) == 0)
+        }
+        #expect(status == 2, "\(stderr)")
+        #expect(stderr.contains("cannot read the tree's root; make it readable (chmod o+rx "), "\(stderr)")
+    }
+
     /// A repository cannot loosen: what it asked for is refused and shown.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
     func looseningRequestsAreRefusedAndShown() throws {
