@@ -37,4 +37,19 @@ public struct FindingsReport: Equatable, Sendable {
     public init(findings: [Finding] = []) { self.findings = findings }
 
     public func count(atLeast level: Finding.Level) -> Int { findings.filter { $0.level >= level }.count }
+
+    /// Each finding once, by file, line, column, level and message, in first-seen
+    /// order: a compiler prints one warning again for every compilation or macro
+    /// expansion that meets it, and a build and a test step each print it.
+    public var distinct: FindingsReport {
+        var seen: Set<String> = []
+        return FindingsReport(
+            findings: findings.filter { finding in
+                let key = [
+                    finding.file ?? "", finding.line.map(String.init) ?? "", finding.column.map(String.init) ?? "",
+                    finding.level.rawValue, finding.message,
+                ].joined(separator: "\u{0}")
+                return seen.insert(key).inserted
+            })
+    }
 }

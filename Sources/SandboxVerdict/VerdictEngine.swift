@@ -166,7 +166,7 @@ struct Measurements {
         case .compilerWarnings:
             guard warningsExpected else { return nil }
             if let reasons = unreadable[.diagnostics] { return .unreadable(reasons) }
-            let flagged = warnings.findings.filter { $0.level >= .warning }
+            let flagged = warnings.distinct.findings.filter { $0.level >= .warning }
             return .value(Double(flagged.count), details: flagged.prefix(20).map(Self.describe))
         case .unformattedFiles:
             guard formattingExpected else { return nil }

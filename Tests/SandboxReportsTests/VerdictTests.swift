@@ -40,6 +40,28 @@ import Testing
         )
     }
 
+    /// One warning printed again for every compilation that meets it, and by a
+    /// second step, is one warning.
+    @Test func aWarningIsCountedOncePerPlace() throws {
+        let warning = Finding(
+            tool: "swiftc", level: .warning, message: "variable 'x' was never used", file: "Sources/A/a.swift",
+            line: 3, column: 9)
+        var other = warning
+        other.line = 4
+        let build = StepEvidence(
+            name: "swift/build", kind: .build, result: Self.exited(0), limits: ResourceLimits(),
+            reports: [
+                ReportEvidence(
+                    name: "stdout", kind: .diagnostics,
+                    content: .success(.diagnostics(FindingsReport(findings: [warning, warning, other, warning]))))
+            ])
+        var test = build
+        test.name = "swift/test"
+        let warnings = try gate(VerdictEngine.evaluate([build, test]), .compilerWarnings)
+        #expect(warnings.actual == 2)
+        #expect(warnings.reasons.count == 2)
+    }
+
     @Test func failingTestsBlockAndAreNamed() throws {
         let verdict = VerdictEngine.evaluate([try Self.pytestEvidence()])
         #expect(!verdict.mergeReady)
