@@ -189,7 +189,9 @@ import Testing
         #expect(text.contains("  GOPROXY: off\n"))
         #expect(text.contains("  line-coverage: \">= 80\"\n"))
         let node = EffectivePolicy.resolve(try #require(set.language("node")), defaults: set.defaults).text
-        #expect(node.contains("(lcov) exclude [test/, *.test.js,"), "which files count is part of the policy")
+        #expect(
+            node.contains("(lcov) exclude [test/, tests/, __tests__/, *.spec.js,"),
+            "which files count is part of the policy")
     }
 
     /// Each argument is a JSON string, so a script's own quotes survive: the
@@ -318,5 +320,27 @@ import Testing
             let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
             #expect(throws: Never.self) { try PolicyParser.image(text, file: name) }
         }
+    }
+
+    /// Coverage counts what ships: Rust's tests, examples and benches do not count
+    /// (as cargo-llvm-cov counts), nor Node's test folders and spec files.
+    @Test func testCodeDoesNotCountTowardCoverage() throws {
+        let (set, _) = PolicySet.load(try Self.shipped())
+        func coverageSpec(_ language: String) throws -> ReportSpec {
+            let steps = try #require(set.language(language)).steps
+            return try #require(steps.flatMap(\.reports).first { $0.format.isCoverage })
+        }
+        let rust = try coverageSpec("rust")
+        for path in [
+            "tests/support/mod.rs", "tests/no_std.rs", "examples/demo.rs", "benches/b.rs", "src/parse_tests.rs",
+        ] {
+            #expect(!rust.counts(path), "\(path)")
+        }
+        #expect(rust.counts("src/lib.rs"))
+        let node = try coverageSpec("node")
+        for path in ["tests/a.js", "src/__tests__/a.js", "lib/a.spec.js", "test/a.js"] {
+            #expect(!node.counts(path), "\(path)")
+        }
+        #expect(node.counts("lib/index.js"))
     }
 }
