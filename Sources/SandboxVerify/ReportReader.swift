@@ -43,9 +43,11 @@ enum ReportReader {
         return ReportEvidence(name: file, kind: kind, content: content.map { $0.counted(as: kind) })
     }
 
-    /// Paths as a reviewer knows them: relative to the tree, not to the sandbox.
+    /// Paths as a reviewer knows them: relative to the tree, not to the sandbox,
+    /// and without flake8's leading "./".
     static func relative(_ path: String) -> String {
-        path.hasPrefix("/workspace/") ? String(path.dropFirst("/workspace/".count)) : path
+        if path.hasPrefix("/workspace/") { return String(path.dropFirst("/workspace/".count)) }
+        return path.hasPrefix("./") ? String(path.dropFirst(2)) : path
     }
 
     static func read(_ bytes: [UInt8], format: ReportFormat, file: String) -> Result<
@@ -128,13 +130,15 @@ extension ReportEvidence.Content {
 }
 
 /// Formatter output listing files that would change: `gofmt -l`, `cargo fmt -- -l`,
-/// ruff's "Would reformat: path" and its concise "path:line:col: unformatted: …".
-/// Only ruff's own summary lines are dropped.
+/// ruff's "Would reformat: path" and its concise "path:line:col: unformatted: …",
+/// black's "would reformat path". Only the formatters' own summary and
+/// exclamation lines are dropped.
 enum UnformattedList {
     static func parse(_ bytes: [UInt8]) -> [String] {
         String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line in
-            if isSummary(line) { return nil }
-            let trimmed = line.hasPrefix("Would reformat: ") ? line.dropFirst("Would reformat: ".count) : line
+            if isSummary(line) || line.hasPrefix("Oh no! ") || line.hasPrefix("All done! ") { return nil }
+            let prefix = ["Would reformat: ", "would reformat "].first { line.hasPrefix($0) }
+            let trimmed = prefix.map { line.dropFirst($0.count) } ?? line
             let path = conciseRuffPath(trimmed) ?? trimmed
             return path.isEmpty ? nil : String(path)
         }
@@ -154,9 +158,11 @@ enum UnformattedList {
         return path
     }
 
-    /// "3 files already formatted", "1 file would be reformatted, 2 files already formatted".
-    static func isSummary(_ line: Substring) -> Bool {
-        guard let first = line.first, first.isNumber else { return false }
+    /// "3 files already formatted", "1 file would be reformatted, 2 files already formatted";
+    /// black's end with a full stop.
+    static func isSummary(_ text: Substring) -> Bool {
+        guard let first = text.first, first.isNumber else { return false }
+        let line = text.hasSuffix(".") ? text.dropLast() : text
         return line.hasSuffix(" already formatted") || line.hasSuffix(" would be reformatted")
             || line.hasSuffix(" left unchanged") || line.contains(" would be reformatted, ")
     }

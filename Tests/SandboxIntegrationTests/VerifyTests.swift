@@ -41,7 +41,8 @@ import Testing
     /// `sandbox verify` on a copy of an example with `files` written into it (paths
     /// relative to the tree, folders made) and then `change` applied to the copy.
     static func verifyChanged(
-        _ example: String, adding files: [String: String] = [:], change: (URL) throws -> Void = { _ in }
+        _ example: String, adding files: [String: String] = [:], options: [String] = [],
+        change: (URL) throws -> Void = { _ in }
     ) throws -> (status: Int32, verdict: [String: Any], stderr: String) {
         let copy = Harness.temporaryDirectory().appendingPathComponent("tree")
         defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
@@ -53,7 +54,7 @@ import Testing
             try text.write(to: file, atomically: true, encoding: .utf8)
         }
         try change(copy)
-        let outcome = try Harness.cli(["verify", "--format", "json", copy.path])
+        let outcome = try Harness.cli(["verify", "--format", "json"] + options + [copy.path])
         let verdict = (try? JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8))) as? [String: Any] ?? [:]
         return (outcome.status, verdict, outcome.stderr)
     }
@@ -143,6 +144,44 @@ import Testing
         #expect(Self.gate(verdict, "test-failures")["actual"] as? Int == 1, "the real pytest ran the failing test")
         let coverage = try #require(Self.gate(verdict, "line-coverage")["actual"] as? Double)
         #expect(coverage < 50, "the real coverage.py measured \(coverage)%")
+    }
+
+    /// The linters and formatters are the project's own: a project that configures
+    /// none is not judged by ruff's rules (lint and format are not measured), and one
+    /// that pins ruff in its pre-commit configuration runs that version.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func theProjectsOwnLintersRunAtItsPinnedVersions() throws {
+        let plain = try Self.verifyChanged(
+            "python/ready",
+            adding: [
+                "pyproject.toml":
+                    "[project]\nname = \"calc\"\nversion = \"0.1.0\"\n\n[tool.setuptools]\npy-modules = [\"calc\"]\n",
+                "unused.py": "import os\n",
+            ])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(Self.gate(plain.verdict, "lint-errors")["status"] as? String == "not-measured")
+        #expect(Self.gate(plain.verdict, "unformatted-files")["status"] as? String == "not-measured")
+        #expect(plain.stderr.contains("[python/lint] skipped"))
+        let out = Harness.temporaryDirectory().appendingPathComponent("out")
+        defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
+        let pinned = """
+            repos:
+              - repo: https://github.com/astral-sh/ruff-pre-commit
+                rev: v0.15.4
+                hooks:
+                  - id: ruff
+                  - id: ruff-format
+
+            """
+        let hooked = try Self.verifyChanged(
+            "python/not-ready", adding: [".pre-commit-config.yaml": pinned], options: ["--out", out.path])
+        #expect(hooked.status == 1)
+        let tools = try String(contentsOf: out.appendingPathComponent("python-tools.stdout"), encoding: .utf8)
+        #expect(tools.contains("ruff 0.15.4 (.pre-commit-config.yaml)"), "\(tools)")
+        #expect(
+            (Self.gate(hooked.verdict, "lint-errors")["reasons"] as? [String]) == [
+                "shaky.py:1: error: `os` imported but unused [F401]"
+            ])
     }
 
     /// `python3 -m venv` would import a `venv` package of the tree's own before the

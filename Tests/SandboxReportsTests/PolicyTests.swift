@@ -137,7 +137,8 @@ import Testing
         #expect(
             effective.refused == [
                 // One line for the limit, its steps in the policy's order.
-                "repository asked for a higher timeout limit for tools, lint, format, requirements, install, typecheck, test: "
+                "repository asked for a higher timeout limit for tools, lint, format, requirements, test-dependencies, install, "
+                    + "typecheck, test: "
                     + "refused",
                 "repository asked for test-failures <= 3, looser than <= 0: refused",
             ])

@@ -20,6 +20,33 @@ import Testing
         #expect(UnformattedList.parse(bytes) == ["messy.py", "pkg/spaced name.py"])
     }
 
+    /// black's `--check` (real output, Tests/Fixtures): "would reformat PATH" lines,
+    /// and neither its exclamations nor its summary are files.
+    @Test func blackNamesTheFilesItWouldReformat() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/black-check.txt")
+        let bytes = Array(try Data(contentsOf: fixture))
+        #expect(
+            UnformattedList.parse(bytes) == ["/tmp/blackfx/proj/pkg/with space.py", "/tmp/blackfx/proj/pkg/messy.py"])
+        #expect(UnformattedList.parse(Array("All done! \u{2728} \u{1F370} \u{2728}\n1 file would be left unchanged.\n".utf8)).isEmpty)
+    }
+
+    /// flake8's findings name files as `./pkg/x.py`: the verdict says `pkg/x.py`.
+    @Test func flake8FindingsAreLintErrorsRelativeToTheTree() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/flake8.txt")
+        let spec = ReportSpec(source: .stdout, format: .diagnostics)
+        let evidence = ReportReader.evidence(Array(try Data(contentsOf: fixture)), spec: spec, stepKind: .lint, file: "stdout")
+        guard case .success(.findings(let report)) = evidence.content else {
+            Issue.record("not findings: \(evidence.content)")
+            return
+        }
+        #expect(report.findings.count == 7)
+        #expect(report.findings.allSatisfy { $0.level == .error })
+        #expect(report.findings.first?.file == "pkg/messy.py")
+        #expect(report.findings.first?.message == "E201 whitespace after '{'")
+    }
+
     @Test func gofmtListsNamesAsTheyAre() {
         #expect(UnformattedList.parse(Array("x file.go\nDiff in.go\n".utf8)) == ["x file.go", "Diff in.go"])
     }
