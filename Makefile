@@ -5,11 +5,13 @@
 #   make check   build with warnings as errors (C always builds with -Werror), and check formatting
 #   make bench   spawn overhead beside bubblewrap and bare exec; 200 sandboxes at once;
 #                supervisor memory under 1 GiB of output; sandbox verify beside the same steps bare
+#   make corpus  verify's decisions on real projects beside their bare truth (bench/corpus/truth.tsv),
+#                where their snapshots are on this machine (CORPUS_MIRROR, default /work/.mirror)
 SWIFT ?= swift
 PACKAGES := libseccomp-dev bubblewrap hyperfine pkg-config bc gcc python3 time golang-go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release test check format bench clean
+.PHONY: deps build release test check format bench corpus clean
 
 deps:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -38,6 +40,12 @@ format:
 bench: release
 	bench/spawn.sh
 	python3 bench/verify.py .build/release/sandbox
+
+CORPUS_MIRROR ?= /work/.mirror
+
+corpus: build
+	@if [ -d "$(CORPUS_MIRROR)" ]; then bench/corpus.sh "$(CORPUS_MIRROR)"; \
+	else echo "no snapshots at $(CORPUS_MIRROR): nothing to compare (set CORPUS_MIRROR)"; fi
 
 clean:
 	rm -rf .build
