@@ -250,6 +250,34 @@ import Testing
         #expect(stderr.contains("[python/typecheck] done: exited 1"))
     }
 
+    /// A pre-commit mypy hook runs in an environment of its own, with its own
+    /// additional dependencies and not the project's: so does mypy here, on the files
+    /// the hook selects, at the version the hook pins.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func mypyRunsAsItsPreCommitHookDoes() throws {
+        let hook = """
+            repos:
+              - repo: https://github.com/pre-commit/mirrors-mypy
+                rev: v2.3.1
+                hooks:
+                  - id: mypy
+                    files: ^shapes[.]py$
+                    additional_dependencies: [tomli]
+
+            """
+        let out = Harness.temporaryDirectory().appendingPathComponent("out")
+        defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "python/type-error", adding: [".pre-commit-config.yaml": hook], options: ["--out", out.path])
+        #expect(status == 1, "\(stderr)")
+        let tools = try String(contentsOf: out.appendingPathComponent("python-tools.stdout"), encoding: .utf8)
+        #expect(tools.contains("mypy in an environment of its own, as its pre-commit hook runs: mypy==2.3.1 tomli"))
+        #expect(
+            (Self.gate(verdict, "lint-errors")["reasons"] as? [String]) == [
+                "shapes.py:6: error: Incompatible return value type (got \"int\", expected \"str\")  [return-value]"
+            ])
+    }
+
     /// A project whose tests run with mocha is told the policy runs node --test
     /// only; its tests do not fail as if they were broken.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/node"), "needs node"))
