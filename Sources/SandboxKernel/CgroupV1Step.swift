@@ -78,10 +78,10 @@ final class CgroupV1Step: StepCgroup {
     func usage() -> CgroupUsage {
         var usage = CgroupUsage()
         // The TCP counter's peak beside memory's: the sum bounds the true peak from above.
-        let peaks = ["memory.max_usage_in_bytes", "memory.kmem.tcp.max_usage_in_bytes"].compactMap {
-            CgroupFiles.number(Descriptor.readSmallFile(memory + "/" + $0))
-        }
-        usage.peakMemoryBytes = peaks.isEmpty ? nil : peaks.reduce(0, +)
+        // Without memory's own there is no peak to tell.
+        let tcp = CgroupFiles.number(Descriptor.readSmallFile(memory + "/memory.kmem.tcp.max_usage_in_bytes")) ?? 0
+        usage.peakMemoryBytes = CgroupFiles.number(Descriptor.readSmallFile(memory + "/memory.max_usage_in_bytes"))
+            .map { $0 + tcp }
         usage.memoryLimitKills =
             CgroupFiles.counter(Descriptor.readSmallFile(memory + "/memory.oom_control"), "oom_kill") ?? 0
         usage.pidsLimitRefusals = CgroupFiles.counter(Descriptor.readSmallFile(pids + "/pids.events"), "max") ?? 0

@@ -56,16 +56,22 @@ extension ToolchainImage {
 }
 
 extension PolicyParser {
-    /// "source[:destination]" entries, each checked like `--ro-bind`; an error
-    /// points at the entry.
+    /// "source[:destination]" entries, each checked like `--ro-bind`, and none a
+    /// home directory or credentials store (an image's mounts and a step's
+    /// mounts-if-present alike); an error points at the entry.
     static func mounts(_ value: YAMLValue, key: String) throws(PolicyError) -> [BindMount] {
         var mounts: [BindMount] = []
         for (index, text) in try value.strings(key).enumerated() {
+            let mount: BindMount
             do {
-                mounts.append(try BindMount(parsing: text))
+                mount = try BindMount(parsing: text)
             } catch {
                 throw try value.items(key)[index].fail((error as? ModelError)?.description ?? "\(error)")
             }
+            if let refusal = ToolchainImage.refusal(ofMountSource: mount.source) {
+                throw try value.items(key)[index].fail(refusal)
+            }
+            mounts.append(mount)
         }
         return mounts
     }
@@ -80,13 +86,7 @@ extension PolicyParser {
         {
             switch key {
             case "image": image.name = try value.string("image")
-            case "mounts":
-                image.mounts = try mounts(value, key: "mounts")
-                for (index, mount) in image.mounts.enumerated() {
-                    if let refusal = ToolchainImage.refusal(ofMountSource: mount.source) {
-                        throw try value.items("mounts")[index].fail(refusal)
-                    }
-                }
+            case "mounts": image.mounts = try mounts(value, key: "mounts")
             case "path": image.path = try value.strings("path")
             case "environment": image.environment = try environment(value)
             case "requires": image.requires = try value.strings("requires")

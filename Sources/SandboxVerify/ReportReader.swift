@@ -136,7 +136,10 @@ extension ReportEvidence.Content {
 enum UnformattedList {
     static func parse(_ bytes: [UInt8]) -> [String] {
         String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line in
-            if isSummary(line) || line.hasPrefix("Oh no! ") || line.hasPrefix("All done! ") { return nil }
+            // black's "error: cannot format x.py: …" is a failure of the step, which says so.
+            if isSummary(line) || line.hasPrefix("Oh no!") || line.hasPrefix("All done!") || line.hasPrefix("error: ") {
+                return nil
+            }
             let prefix = ["Would reformat: ", "would reformat "].first { line.hasPrefix($0) }
             let trimmed = prefix.map { line.dropFirst($0.count) } ?? line
             let path = conciseRuffPath(trimmed) ?? trimmed
@@ -164,6 +167,7 @@ enum UnformattedList {
         guard let first = text.first, first.isNumber else { return false }
         let line = text.hasSuffix(".") ? text.dropLast() : text
         return line.hasSuffix(" already formatted") || line.hasSuffix(" would be reformatted")
+            || line.hasSuffix(" would fail to reformat")
             || line.hasSuffix(" left unchanged") || line.contains(" would be reformatted, ")
     }
 }

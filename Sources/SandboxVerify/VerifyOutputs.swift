@@ -45,17 +45,29 @@ public struct VerifyOutputs: Sendable {
     }
 
     /// Writes every file, once the verdict is out: it is never lost to a full disk.
+    /// Each is attempted whatever became of the others; every failure is said.
     public func write(_ outcome: VerifyOutcome) throws(VerifyError) {
-        do {
-            if let summaryPath {
+        var failures: [String] = []
+        func attempt(_ body: () throws(SystemError) -> Void) {
+            do throws(SystemError) { try body() } catch { failures.append("\(error)") }
+        }
+        if let directory { attempt { () throws(SystemError) in try keep(outcome, in: directory) } }
+        if let junit {
+            attempt { () throws(SystemError) in
+                try Self.write(Array(JUnitWriter.write(outcome.testSuites).utf8), to: junit)
+            }
+        }
+        if let sarif {
+            attempt { () throws(SystemError) in
+                try Self.write(Array(SARIFWriter.write(outcome.findings).utf8), to: sarif)
+            }
+        }
+        if let summaryPath {
+            attempt { () throws(SystemError) in
                 try Self.write(Array(outcome.verdict.githubStepSummary.utf8), to: summaryPath, mode: .append)
             }
-            if let directory { try keep(outcome, in: directory) }
-            if let junit { try Self.write(Array(JUnitWriter.write(outcome.testSuites).utf8), to: junit) }
-            if let sarif { try Self.write(Array(SARIFWriter.write(outcome.findings).utf8), to: sarif) }
-        } catch {
-            throw .output("\(error)")
         }
+        guard failures.isEmpty else { throw .output(failures.joined(separator: "\n")) }
     }
 
     /// The step summary is written with the github format only.

@@ -139,7 +139,13 @@ import Testing
             """
         let (status, verdict, stderr) = try Self.verifyChanged(
             "python/not-ready",
-            adding: ["coverage/__init__.py": "", "coverage/__main__.py": forge, "pytest.py": forge])
+            adding: [
+                "coverage/__init__.py": "", "coverage/__main__.py": forge, "pytest.py": forge,
+                // pip would take these for installed copies, were the tree on the venv's path
+                // while the tools are installed: it is put there only when the tests run.
+                "coverage-7.17.5.dist-info/METADATA": "Metadata-Version: 2.1\nName: coverage\nVersion: 7.17.5\n",
+                "pytest-9.2.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: pytest\nVersion: 9.2.0\n",
+            ])
         #expect(status == 1, "\(stderr)")
         #expect(Self.gate(verdict, "test-failures")["actual"] as? Int == 1, "the real pytest ran the failing test")
         let coverage = try #require(Self.gate(verdict, "line-coverage")["actual"] as? Double)

@@ -137,9 +137,8 @@ import Testing
         #expect(
             effective.refused == [
                 // One line for the limit, its steps in the policy's order.
-                "repository asked for a higher timeout limit for tools, lint, format, requirements, test-dependencies, install, "
-                    + "typecheck, test: "
-                    + "refused",
+                "repository asked for a higher timeout limit for tools, lint, format, black, flake8, mypy-environment, "
+                    + "requirements, test-dependencies, install, typecheck, test: refused",
                 "repository asked for test-failures <= 3, looser than <= 0: refused",
             ])
     }
@@ -313,6 +312,13 @@ import Testing
         #expect(throws: PolicyError.self) {
             try PolicyParser.image("image: x\nmounts: [/root/.rustup/toolchains]\n", file: "x.yaml")
         }
+    }
+
+    /// A step's optional mounts are held to the same rule as an image's.
+    @Test func aStepMountsNoHomeIfPresentEither() {
+        let text =
+            "language: x\ndetect: [a]\nimage: i\nsteps:\n  - name: t\n    kind: install\n    mounts-if-present: [/root/.ssh]\n    run: [t]\n"
+        #expect(throws: PolicyError.self) { try PolicyParser.language(text, file: "x.yaml") }
     }
 
     @Test func theBundledImagesMountNoHome() throws {

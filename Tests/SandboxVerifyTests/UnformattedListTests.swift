@@ -28,7 +28,12 @@ import Testing
         let bytes = Array(try Data(contentsOf: fixture))
         #expect(
             UnformattedList.parse(bytes) == ["/tmp/blackfx/proj/pkg/with space.py", "/tmp/blackfx/proj/pkg/messy.py"])
-        #expect(UnformattedList.parse(Array("All done! \u{2728} \u{1F370} \u{2728}\n1 file would be left unchanged.\n".utf8)).isEmpty)
+        #expect(
+            UnformattedList.parse(
+                Array("All done! \u{2728} \u{1F370} \u{2728}\n1 file would be left unchanged.\n".utf8)
+            ).isEmpty)
+        let failed = "error: cannot format bad.py: Cannot parse: 1:4: def (\nOh no!\n1 file would fail to reformat.\n"
+        #expect(UnformattedList.parse(Array(failed.utf8)).isEmpty, "a file black cannot parse is the step's failure")
     }
 
     /// flake8's findings name files as `./pkg/x.py`: the verdict says `pkg/x.py`.
@@ -36,7 +41,8 @@ import Testing
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/flake8.txt")
         let spec = ReportSpec(source: .stdout, format: .diagnostics)
-        let evidence = ReportReader.evidence(Array(try Data(contentsOf: fixture)), spec: spec, stepKind: .lint, file: "stdout")
+        let evidence = ReportReader.evidence(
+            Array(try Data(contentsOf: fixture)), spec: spec, stepKind: .lint, file: "stdout")
         guard case .success(.findings(let report)) = evidence.content else {
             Issue.record("not findings: \(evidence.content)")
             return
