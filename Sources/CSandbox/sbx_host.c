@@ -223,11 +223,13 @@ int sbx_exists_in_root(const char *root, const char *path) {
     return saved == ENOENT || saved == ENOTDIR || saved == ELOOP || saved == EXDEV ? 0 : -1;
 }
 
-int sbx_private_mount_namespace(void) {
+int sbx_private_mount_namespace(int *failed_mount) {
+    *failed_mount = 0;
     if (unshare(CLONE_NEWNS) != 0) {
         return -errno;
     }
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        *failed_mount = 1;
         return -errno;
     }
     return 0;

@@ -62,8 +62,11 @@ public enum HostProbe {
     /// (unshare(CLONE_NEWNS), then MS_PRIVATE on /), so that what it mounts dies
     /// with it. Only while single-threaded: the kernel refuses it otherwise.
     public static func privateMountNamespace() throws(SystemError) {
-        let result = sbx_private_mount_namespace()
-        guard result == 0 else { throw SystemError("unshare(CLONE_NEWNS)", errno: -result) }
+        var failedMount: Int32 = 0
+        let result = sbx_private_mount_namespace(&failedMount)
+        guard result == 0 else {
+            throw SystemError(failedMount != 0 ? "mount / MS_PRIVATE" : "unshare(CLONE_NEWNS)", errno: -result)
+        }
     }
 
     /// Whether this process already runs under a seccomp filter (`Seccomp: 2` in

@@ -106,10 +106,14 @@ public struct KernelReport: Sendable {
 
     /// Runs /bin/true in a real sandbox.
     static func probeSandbox(_ cgroups: CgroupHost) -> StepResult {
-        guard let devNull = try? FileDescriptor.open("/dev/null", .writeOnly, options: .closeOnExec) else {
+        let devNull: FileDescriptor
+        do {
+            devNull = try FileDescriptor.open("/dev/null", .writeOnly, options: .closeOnExec)
+        } catch {
             var result = StepResult(status: .setupFailed)
+            let code = (error as? Errno)?.rawValue
             result.setupFailure = .init(
-                stage: .supervisor("open /dev/null"), errno: errno, message: "cannot open /dev/null")
+                stage: .supervisor("open /dev/null"), errno: code, message: "open /dev/null: \(error)")
             return result
         }
         defer { Descriptor.close(devNull) }

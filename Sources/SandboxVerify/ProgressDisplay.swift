@@ -43,6 +43,11 @@ public final class ProgressDisplay: @unchecked Sendable {
         if !tickerStarted { Unmanaged<ProgressDisplay>.fromOpaque(context).release() }
     }
 
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
     /// Shows one event.
     public func handle(_ event: VerifyProgress) {
         guard live else {

@@ -11,7 +11,7 @@ public struct VerifyPlan: Sendable {
     public var steps: [PlannedStep]
     /// Each metric's strictest gate across the languages.
     public var gates: [GateDefinition]
-    /// What the repository asked for and was refused, once each.
+    /// What the repository asked for and was refused (the verdict shows each once).
     public var notes: [String]
     /// Entries at the tree's root left out of the working copy (build output).
     public var copyExclude: [String]
@@ -31,7 +31,7 @@ public struct VerifyPlan: Sendable {
         notes = []
         for language in chosen {
             let effective = EffectivePolicy.resolve(language, defaults: policies.defaults, repository: source.override)
-            notes += effective.refused.filter { !notes.contains($0) }
+            notes += effective.refused
             gates = gates.strictest(with: effective.gates)
             let image = images[language.image] ?? ToolchainImage(name: language.image)
             for step in language.steps {

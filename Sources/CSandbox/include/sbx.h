@@ -110,8 +110,9 @@ int sbx_open_path_no_symlinks(const char *path, int directory);
 int sbx_exists_in_root(const char *root, const char *path);
 
 /// unshare(CLONE_NEWNS) and make every mount private: mounts made afterwards
-/// vanish with the process. Only while single-threaded. Returns 0 or -errno.
-int sbx_private_mount_namespace(void);
+/// vanish with the process. Only while single-threaded. Returns 0 or -errno, and
+/// sets `*failed_mount` when the mount (not the unshare) was what failed.
+int sbx_private_mount_namespace(int *failed_mount);
 
 /// pidfd_open(pid, 0): a descriptor that becomes readable when `pid` exits.
 int sbx_pidfd_open(pid_t pid);
