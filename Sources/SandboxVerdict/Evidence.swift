@@ -84,9 +84,10 @@ extension StepEvidence {
     static func errorLine(in lines: [String]) -> String? {
         let markers = ["error", "fatal", "panic"]
         let errors = lines.filter { line in markers.contains { line.lowercased().hasPrefix($0) } }
-        // pip ends with a wrapper ("error: subprocess-exited-with-error") after the
-        // build backend's own error line, which says what is wrong.
-        let said = errors.last { !Self.wrapperErrors.contains($0) } ?? errors.last
+        // pip ends with a wrapper ("error: subprocess-exited-with-error", pip 25's
+        // "ERROR: Failed to build …") after the build backend's own error line, which
+        // says what is wrong.
+        let said = errors.last { !Self.isWrapper($0) } ?? errors.last
         return said.map { String($0.prefix(300)) }
     }
 
@@ -94,6 +95,10 @@ extension StepEvidence {
     static let wrapperErrors: Set<String> = [
         "error: subprocess-exited-with-error", "error: metadata-generation-failed",
     ]
+
+    static func isWrapper(_ line: String) -> Bool {
+        wrapperErrors.contains(line) || line.hasPrefix("ERROR: Failed to build ")
+    }
 
     /// `outputTail`'s non-empty lines, without the rules around them ("==== no tests ran ====").
     var tailLines: [String] {

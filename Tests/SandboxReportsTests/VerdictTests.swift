@@ -249,6 +249,19 @@ import Testing
                 "python/install: exited with status 1: error: Multiple top-level modules discovered in a flat-layout: "
                     + "['test_calc', 'calc']. (continue-on-error: not counted as a failed step)"
             ], "pip's own wrapper line is passed over for the backend's reason")
+        // pip 26 ends with a wrapper of its own, after the backend's indented output.
+        install.outputTail = """
+                  error: Multiple top-level modules discovered in a flat-layout: ['calc', 'test_calc'].
+                  [end of output]
+              note: This error originates from a subprocess, and is likely not a problem with pip.
+            ERROR: Failed to build 'file:///workspace' when getting requirements to build editable
+
+            """
+        #expect(
+            VerdictEngine.evaluate([install]).notes == [
+                "python/install: exited with status 1: error: Multiple top-level modules discovered in a flat-layout: "
+                    + "['calc', 'test_calc']. (continue-on-error: not counted as a failed step)"
+            ])
         var killed = install
         killed.result = StepResult(status: .memoryLimit)
         killed.result.limitsHit = [.memory]
