@@ -74,6 +74,31 @@ import Testing
         #expect(failures.first?.hasPrefix("python/requirements: exited with status 1: ERROR: ") == true, "\(failures)")
     }
 
+    /// A project versioned from git (hatch-vcs, setuptools-scm) installs from a copy
+    /// that has no .git: the install step gives it a version.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func aProjectVersionedFromGitInstallsWithoutGit() throws {
+        let versioned = """
+            [build-system]
+            requires = ["hatchling", "hatch-vcs"]
+            build-backend = "hatchling.build"
+
+            [project]
+            name = "calc"
+            dynamic = ["version"]
+
+            [tool.hatch.version]
+            source = "vcs"
+
+            [tool.hatch.build.targets.wheel]
+            include = ["calc.py"]
+
+            """
+        let (status, _, stderr) = try Self.verifyChanged("python/ready", adding: ["pyproject.toml": versioned])
+        #expect(status == 0, "\(stderr)")
+        #expect(stderr.contains("[python/install] done: exited 0"), "\(stderr)")
+    }
+
     /// A project setuptools cannot install (a flat layout with several modules, as
     /// many small projects have) is still tested from the tree; pip's reason is a
     /// note with the verdict, not lost in a log.
