@@ -380,7 +380,7 @@ import Testing
         let runLine = try #require(shown.stdout.split(separator: "\n").first { $0.hasPrefix("    run: ") })
         let install = try #require(
             try JSONSerialization.jsonObject(with: Data(runLine.dropFirst("    run: ".count).utf8)) as? [String])
-        #expect(install.last?.contains("exec npm ci --ignore-scripts") == true)
+        #expect(install.last?.contains("npm ci --ignore-scripts") == true)
         let tools = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: tools) }
         let lookup = """
@@ -405,6 +405,41 @@ import Testing
         #expect(withPreload.result.deniedSyscalls.isEmpty)
         let bare = run(["/opt/stand-in/npm"])
         #expect(bare.denied == ["socket": 1], "the lookup this guards against is refused without the preload")
+    }
+
+    /// npm ci that reaches no registry can say "Exit handler never called!" and
+    /// exit 0 having installed nothing: the install step fails, in those words.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/node"), "needs node"))
+    func anInstallThatInstalledNothingFailsItsStep() throws {
+        let shown = try Harness.cli(["policy", "show", "node"])
+        let runLine = try #require(shown.stdout.split(separator: "\n").first { $0.hasPrefix("    run: ") })
+        let argv = try #require(
+            try JSONSerialization.jsonObject(with: Data(runLine.dropFirst("    run: ".count).utf8)) as? [String])
+        let tools = Harness.temporaryDirectory()
+        let workspace = Harness.workspace()
+        defer {
+            try? FileManager.default.removeItem(at: tools)
+            try? FileManager.default.removeItem(at: workspace)
+        }
+        let npm = tools.appendingPathComponent("npm")
+        try "#!/bin/sh\necho 'npm error Exit handler never called!' >&2\nexit 0\n".write(
+            to: npm, atomically: true, encoding: .utf8)
+        chmod(npm.path, 0o755)
+        chmod(tools.path, 0o755)
+        let lock = #"{ "lockfileVersion": 3, "packages": { "": {}, "node_modules/left-pad": { "version": "1.3.0" } } }"#
+        func installing(lock: String) throws -> Captured {
+            try lock.write(to: workspace.appendingPathComponent("package-lock.json"), atomically: true, encoding: .utf8)
+            return Harness.run(argv) { configuration in
+                configuration.workspace = workspace.path
+                configuration.binds = [BindMount(source: tools.path, destination: "/opt/stand-in")]
+                try? configuration.setEnvironment(parsing: "PATH=/opt/stand-in:/usr/bin:/bin")
+            }
+        }
+        let empty = try installing(lock: lock)
+        #expect(empty.result.exitCode == 1, "\(empty.stderr)")
+        #expect(empty.stderr.contains("error: npm ci exited 0 but installed nothing the lock file lists"))
+        let nothingListed = try installing(lock: #"{ "lockfileVersion": 3, "packages": { "": {} } }"#)
+        #expect(nothingListed.result.exitCode == 0, "\(nothingListed.stderr)")
     }
 
     /// A locked project is installed with `npm ci --ignore-scripts`: its own install
