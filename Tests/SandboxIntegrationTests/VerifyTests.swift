@@ -368,6 +368,14 @@ import Testing
         #expect(ownStatus == 0, "\(ownStderr)")
     }
 
+    /// The node policy's install command, as `policy show` prints it.
+    static func nodeInstallCommand() throws -> [String] {
+        let shown = try Harness.cli(["policy", "show", "node"])
+        let runLine = try #require(shown.stdout.split(separator: "\n").first { $0.hasPrefix("    run: ") })
+        return try #require(
+            try JSONSerialization.jsonObject(with: Data(runLine.dropFirst("    run: ".count).utf8)) as? [String])
+    }
+
     /// npm's agent looks registry hosts up with the ADDRCONFIG hint, for which
     /// glibc lists the host's addresses over a netlink socket: refused by the
     /// filter and counted against the step. The node policy's install step, run
@@ -376,10 +384,7 @@ import Testing
     /// policy's preload is refused once.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/node"), "needs node"))
     func registryLookupsNeedNoNetlinkSocket() throws {
-        let shown = try Harness.cli(["policy", "show", "node"])
-        let runLine = try #require(shown.stdout.split(separator: "\n").first { $0.hasPrefix("    run: ") })
-        let install = try #require(
-            try JSONSerialization.jsonObject(with: Data(runLine.dropFirst("    run: ".count).utf8)) as? [String])
+        let install = try Self.nodeInstallCommand()
         #expect(install.last?.contains("npm ci --ignore-scripts") == true)
         let tools = Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: tools) }
@@ -411,10 +416,7 @@ import Testing
     /// exit 0 having installed nothing: the install step fails, in those words.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/node"), "needs node"))
     func anInstallThatInstalledNothingFailsItsStep() throws {
-        let shown = try Harness.cli(["policy", "show", "node"])
-        let runLine = try #require(shown.stdout.split(separator: "\n").first { $0.hasPrefix("    run: ") })
-        let argv = try #require(
-            try JSONSerialization.jsonObject(with: Data(runLine.dropFirst("    run: ".count).utf8)) as? [String])
+        let argv = try Self.nodeInstallCommand()
         let tools = Harness.temporaryDirectory()
         let workspace = Harness.workspace()
         defer {
