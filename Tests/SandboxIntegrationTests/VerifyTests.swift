@@ -509,7 +509,7 @@ import Testing
     }
 
     /// Swift 6.3 with XCTest, swift-testing and llvm-cov coverage, counted over
-    /// Sources/ only; `--out` keeps the reports as they were read.
+    /// the package's own targets; `--out` keeps the reports as they were read.
     @Test(
         .enabled(
             if: available && FileManager.default.fileExists(atPath: "/opt/swift/usr/bin/swift"), "needs /opt/swift"))
@@ -525,6 +525,50 @@ import Testing
         let kept = try String(
             contentsOf: out.appendingPathComponent("swift-test.report.xunit-swift-testing.xml"), encoding: .utf8)
         #expect(kept.contains("greetingKeepsTheName()"))
+    }
+
+    /// Coverage counts the package's own targets wherever their `path:` points
+    /// (here lib/, where counting Sources/ measured nothing), not its tests; with a
+    /// LinuxMain.swift, swift test runs XCTest only, writes no swift-testing report,
+    /// and the tests gate counts XCTest's.
+    @Test(
+        .enabled(
+            if: available && FileManager.default.fileExists(atPath: "/opt/swift/usr/bin/swift"), "needs /opt/swift"))
+    func swiftCoverageFollowsTheTargetsAndLinuxMainRunsXCTestOnly() throws {
+        let manifest = """
+            // swift-tools-version: 6.0
+            import PackageDescription
+
+            let package = Package(
+                name: "Greeter",
+                targets: [
+                    .target(name: "Greeter", path: "lib/Greeter"),
+                    .testTarget(name: "GreeterTests", dependencies: ["Greeter"]),
+                ]
+            )
+
+            """
+        let linuxMain = """
+            import XCTest
+
+            @testable import GreeterTests
+
+            XCTMain([
+                testCase([("testNamed", GreeterTests.testNamed), ("testEmpty", GreeterTests.testEmpty)])
+            ])
+
+            """
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "swift/ready", adding: ["Package.swift": manifest, "Tests/LinuxMain.swift": linuxMain]
+        ) { tree in
+            try FileManager.default.createDirectory(
+                at: tree.appendingPathComponent("lib"), withIntermediateDirectories: true)
+            try FileManager.default.moveItem(
+                at: tree.appendingPathComponent("Sources/Greeter"), to: tree.appendingPathComponent("lib/Greeter"))
+        }
+        #expect(status == 0, "\(stderr)")
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2, "XCTest's two; swift-testing did not run")
+        #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100, "\(verdict)")
     }
 
     /// A dependency fetched by the install step alone, through this machine's package
