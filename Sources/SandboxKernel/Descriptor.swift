@@ -160,6 +160,31 @@ public enum Descriptor {
         return FileDescriptor(rawValue: fd)
     }
 
+    /// The names in the directory at `path`, opened without following any link
+    /// (nil when there is none, or a link stands on the way).
+    public static func untrustedDirectoryEntries(_ path: String) -> [String]? {
+        let fd = sbx_open_no_symlinks(path, O_RDONLY | O_DIRECTORY | O_NONBLOCK, 0)
+        guard fd >= 0 else { return nil }
+        guard let directory = fdopendir(fd) else {
+            Glibc.close(fd)
+            return nil
+        }
+        defer { closedir(directory) }
+        return entryNames(directory)
+    }
+
+    /// The names an open directory holds, but `.` and `..`, sorted.
+    static func entryNames(_ directory: OpaquePointer) -> [String] {
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
     /// Whether `path` exists, looked up without following any link.
     public static func existsRefusingLinks(_ path: String) -> Bool {
         let fd = sbx_open_path_no_symlinks(path, 0)

@@ -144,6 +144,26 @@ public struct StepPolicy: Equatable, Sendable {
     /// step (an install that may fail while the tests still run on the tree).
     /// Containment incidents still count.
     public var continueOnError = false
+    /// The step runs only where the project declares one of these tools (its CI
+    /// runs it, or its configuration file is there): a formatter the project does
+    /// not use is not measured.
+    public var ifProjectUses: [ProjectTool] = []
+    /// The step runs only where the project declares none of these (a build for
+    /// warnings where clippy, which reports them too, does not run).
+    public var unlessProjectUses: [ProjectTool] = []
+
+    /// Why the step does not run for a project that declares `declarations`, if it does not.
+    public func skipReason(_ declarations: ProjectDeclarations) -> String? {
+        if !ifProjectUses.isEmpty, !ifProjectUses.contains(where: declarations.uses) {
+            let names = ifProjectUses.map(\.rawValue).joined(separator: " or ")
+            return "the project does not use \(names): neither its CI nor its configuration runs it"
+        }
+        if let used = unlessProjectUses.first(where: declarations.uses) {
+            let source = declarations.facts.first { $0.tool == used }?.source ?? ""
+            return "the project uses \(used.rawValue) (\(source)), whose step reports this"
+        }
+        return nil
+    }
 
     public init(
         name: String, kind: StepKind, run: [String], reports: [ReportSpec] = [],

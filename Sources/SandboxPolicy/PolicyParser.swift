@@ -60,8 +60,11 @@ public enum PolicyParser {
         var onlyIf: [String] = []
         var mountsIfPresent: [BindMount] = []
         var continueOnError = false
+        var ifProjectUses: [ProjectTool] = []
+        var unlessProjectUses: [ProjectTool] = []
         let keys = [
             "name", "kind", "run", "reports", "limits", "network", "only-if", "mounts-if-present", "continue-on-error",
+            "if-project-uses", "unless-project-uses",
         ]
         for (key, entry) in try value.mapping(allowed: keys, context: "a step") {
             switch key {
@@ -81,6 +84,8 @@ public enum PolicyParser {
             case "only-if": onlyIf = try entry.strings("only-if")
             case "mounts-if-present": mountsIfPresent = try mounts(entry, key: "mounts-if-present")
             case "continue-on-error": continueOnError = try entry.bool("continue-on-error")
+            case "if-project-uses": ifProjectUses = try tools(entry, key: key)
+            case "unless-project-uses": unlessProjectUses = try tools(entry, key: key)
             default: break
             }
         }
@@ -94,7 +99,17 @@ public enum PolicyParser {
             name: name, kind: kind, run: run, reports: reports, limits: limits, network: network, onlyIf: onlyIf)
         step.mountsIfPresent = mountsIfPresent
         step.continueOnError = continueOnError
+        step.ifProjectUses = ifProjectUses
+        step.unlessProjectUses = unlessProjectUses
         return step
+    }
+
+    static func tools(_ value: YAMLValue, key: String) throws(PolicyError) -> [ProjectTool] {
+        var tools: [ProjectTool] = []
+        for item in try value.items(key) {
+            tools.append(try item.choice(ProjectTool.self, "a tool a project declares"))
+        }
+        return tools
     }
 
     static func report(_ value: YAMLValue) throws(PolicyError) -> ReportSpec {

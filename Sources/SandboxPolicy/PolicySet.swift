@@ -48,7 +48,11 @@ public struct PolicySet: Equatable, Sendable {
 
 extension EffectivePolicy {
     /// The effective policy as YAML-like text, for `sandbox policy show`.
-    public var text: String {
+    public var text: String { text(for: nil) }
+
+    /// The same, for a tree that declares `declarations`: what it declares, each
+    /// with where it says so, and the steps that do not run for it, and why.
+    public func text(for declarations: ProjectDeclarations?) -> String {
         var lines = [
             "language: \(policy.language)", "source: \(policy.source)",
             "detect: [\(policy.detect.joined(separator: ", "))]",
@@ -68,6 +72,16 @@ extension EffectivePolicy {
             lines.append("    network: \(step.network.rawValue)")
             if !step.onlyIf.isEmpty { lines.append("    only-if: [\(step.onlyIf.joined(separator: ", "))]") }
             if step.continueOnError { lines.append("    continue-on-error: true") }
+            if !step.ifProjectUses.isEmpty {
+                lines.append("    if-project-uses: [\(step.ifProjectUses.map(\.rawValue).joined(separator: ", "))]")
+            }
+            if !step.unlessProjectUses.isEmpty {
+                lines.append(
+                    "    unless-project-uses: [\(step.unlessProjectUses.map(\.rawValue).joined(separator: ", "))]")
+            }
+            if let declarations, let reason = step.skipReason(declarations) {
+                lines.append("    not run for this tree: \(reason)")
+            }
             if !step.mountsIfPresent.isEmpty {
                 let mounts = step.mountsIfPresent.map {
                     $0.source == $0.destination ? $0.source : "\($0.source):\($0.destination)"
@@ -101,6 +115,10 @@ extension EffectivePolicy {
                     + (gate.blocking ? "" : " (informational)"))
         }
         for refusal in refused { lines.append("# \(refusal)") }
+        if let declarations {
+            lines.append("project declares:" + (declarations.facts.isEmpty ? " nothing this policy reads" : ""))
+            lines += declarations.described.map { "  \($0)" }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -27,6 +27,10 @@ struct PlanExecution {
             copying: source.path, excluding: plan.copyExclude, runner: runner, size: workspaceSize)
         for step in plan.steps { progress(.queued(step.label)) }
         for step in plan.steps {
+            if let reason = step.skipped {
+                progress(.skipped(step.label, reason))
+                continue
+            }
             // `only-if` names files of which any one must exist (an ESLint config
             // has several names); links resolve inside the copy, never out of it.
             let onlyIf = step.step.onlyIf

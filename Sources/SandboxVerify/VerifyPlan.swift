@@ -35,7 +35,10 @@ public struct VerifyPlan: Sendable {
             gates = gates.strictest(with: effective.gates)
             let image = images[language.image] ?? ToolchainImage(name: language.image)
             for step in language.steps {
-                steps.append(PlannedStep(step, of: effective, image: image, hostHas: hostHas))
+                var planned = PlannedStep(step, of: effective, image: image, hostHas: hostHas)
+                planned.skipped = step.skipReason(source.declarations)
+                planned.declare(source.declarations)
+                steps.append(planned)
             }
         }
     }
@@ -81,6 +84,8 @@ public struct PlannedStep: Sendable {
     public var step: StepPolicy
     public var limits: ResourceLimits
     public var launch: Launch
+    /// Why the step is not run for this project (it does not use the tool), if so.
+    public var skipped: String?
 
     /// The largest report collected, and the most of each stream kept.
     public static let reportCap = ReportLimits.maximumBytes
@@ -117,6 +122,16 @@ public struct PlannedStep: Sendable {
             launch = .cannotStart(.init(stage: .supervisor("environment"), errno: nil, message: "\(error)"))
             return
         }
+        launch = .run(configuration)
+    }
+
+    /// What the project declares that a step's command reads, as environment
+    /// variables of checked words: the cargo feature selections its CI builds
+    /// with, `;` between them (SANDBOX_CARGO_FEATURE_SETS).
+    mutating func declare(_ declarations: ProjectDeclarations) {
+        guard case .run(var configuration) = launch, !declarations.cargoFeatureSets.isEmpty else { return }
+        let sets = declarations.cargoFeatureSets.joined(separator: ";")
+        guard (try? configuration.setEnvironment(parsing: "SANDBOX_CARGO_FEATURE_SETS=" + sets)) != nil else { return }
         launch = .run(configuration)
     }
 

@@ -37,22 +37,24 @@ struct PolicyCommand: ParsableCommand {
         @Option(
             name: .customLong("repository"),
             help: ArgumentHelp(
-                "Apply this tree's .sandbox.yaml too, as verify would; what it may not loosen is listed as refused.",
+                "Apply this tree's .sandbox.yaml too, as verify would (what it may not loosen is listed as refused), and show what the tree declares it runs and which steps that leaves out.",
                 valueName: "TREE"))
         var repository: String?
 
         func run() throws {
             let trusted = try policy.load()
-            let effective = try Failure.exiting { () throws(VerifyError) in
+            let (effective, tree) = try Failure.exiting { () throws(VerifyError) in
                 guard let chosen = trusted.policies.language(language) else {
                     let known = trusted.policies.languages.map(\.language).joined(separator: ", ")
                     throw .usage("no policy for '\(language)' in \(trusted.directory); there are: \(known)")
                 }
-                let override = try repository.map { (tree) throws(VerifyError) in try SourceTree.directory(tree) }?
-                    .override
-                return EffectivePolicy.resolve(chosen, defaults: trusted.policies.defaults, repository: override)
+                let tree = try repository.map { (tree) throws(VerifyError) in try SourceTree.directory(tree) }
+                return (
+                    EffectivePolicy.resolve(chosen, defaults: trusted.policies.defaults, repository: tree?.override),
+                    tree
+                )
             }
-            FileDescriptorOutput.standardOutput.write(effective.text)
+            FileDescriptorOutput.standardOutput.write(effective.text(for: tree?.declarations))
         }
     }
 }

@@ -482,6 +482,55 @@ import Testing
         #expect(Self.gate(verdict, "unformatted-files")["actual"] as? Int == 0)
     }
 
+    /// gofmt and go vet run where the project's CI runs them (go/ready's workflow
+    /// does): without that workflow, a file gofmt would change and a finding of
+    /// vet's are not measured, and the steps say why.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
+    func goToolsTheProjectDoesNotRunAreNotMeasured() throws {
+        let sloppy =
+            "package mathx\n\nfunc  Twice(x int) int { return 2*x }\n\nfunc Unreachable() int {\n\treturn 1\n\tpanic(\"no\")\n}\n"
+        let (status, verdict, stderr) = try Self.verifyChanged("go/ready", adding: ["mathx/sloppy.go": sloppy]) {
+            tree in
+            try FileManager.default.removeItem(at: tree.appendingPathComponent(".github"))
+        }
+        #expect(Self.gate(verdict, "unformatted-files")["status"] as? String == "not-measured", "\(verdict)")
+        #expect(Self.gate(verdict, "lint-errors")["status"] as? String == "not-measured")
+        #expect(stderr.contains("[go/format] skipped: the project does not use gofmt"), "\(stderr)")
+        #expect(stderr.contains("[go/vet] skipped: the project does not use go-vet or golangci-lint"))
+        #expect(Self.gate(verdict, "line-coverage")["actual"] as? Double ?? 100 < 100)
+        _ = status
+        let (_, declared, _) = try Self.verifyChanged("go/ready", adding: ["mathx/sloppy.go": sloppy])
+        #expect(
+            (Self.gate(declared, "unformatted-files")["reasons"] as? [String]) == ["mathx/sloppy.go: not formatted"])
+        #expect(
+            (Self.gate(declared, "lint-errors")["reasons"] as? [String]) == [
+                "mathx/sloppy.go:7: error: unreachable code"
+            ])
+    }
+
+    /// Every module of the tree is tested and vetted, not only the root's (./...
+    /// stops at a nested go.mod); coverage names files by their path in the tree.
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))
+    func everyGoModuleOfTheTreeIsTested() throws {
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "go/ready",
+            adding: [
+                "nested/go.mod": "module example.com/nested\n\ngo 1.19\n",
+                "nested/inner/inner.go":
+                    "package inner\n\nfunc Half(x int) int { return x / 2 }\n\nfunc Third(x int) int { return x / 3 }\n\n"
+                    + "func Fourth(x int) int { return x / 4 }\n\nfunc Fifth(x int) int { return x / 5 }\n",
+                "nested/inner/inner_test.go":
+                    "package inner\n\nimport \"testing\"\n\nfunc TestHalf(t *testing.T) {\n\tif Half(4) != 3 {\n\t\tt.Fatal(\"Half is wrong\")\n\t}\n}\n",
+            ])
+        #expect(status == 1, "\(stderr)")
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 3)
+        #expect(
+            (Self.gate(verdict, "test-failures")["reasons"] as? [String])
+                == ["example.com/nested/inner.TestHalf failed: inner_test.go:7: Half is wrong"])
+        let coverage = (Self.gate(verdict, "line-coverage")["reasons"] as? [String]) ?? []
+        #expect(coverage.first == "nested/inner/inner.go: 1/4 covered; missing lines 5, 7, 9", "\(coverage)")
+    }
+
     /// A test that attaches to init and floods its output: both contained, both
     /// named in the verdict.
     @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/go"), "needs Debian's golang-go"))

@@ -188,9 +188,15 @@ import Testing
         #expect(text.contains("language: go\n"))
         #expect(text.contains("  GOPROXY: off\n"))
         #expect(text.contains("  line-coverage: \">= 80\"\n"))
+        #expect(text.contains("    if-project-uses: [gofmt]\n"))
+        let declared = ProjectDeclarations(facts: [.init(tool: .goVet, source: "ci.yml:3", evidence: "go vet ./...")])
+        let shown = EffectivePolicy.resolve(try #require(set.language("go")), defaults: set.defaults).text(
+            for: declared)
+        #expect(shown.contains("    not run for this tree: the project does not use gofmt"))
+        #expect(shown.hasSuffix("project declares:\n  go-vet: ci.yml:3: go vet ./...\n"))
         let node = EffectivePolicy.resolve(try #require(set.language("node")), defaults: set.defaults).text
         #expect(
-            node.contains("(lcov) exclude [test/, tests/, __tests__/, *.spec.js,"),
+            node.contains("(lcov) exclude [test/, tests/, __tests__/, coverage/, tap-snapshots/, *.spec.js,"),
             "which files count is part of the policy")
     }
 

@@ -81,6 +81,10 @@ import Testing
         #expect(Descriptor.existsRefusingLinks(scratch.path + "/real"))
         #expect(!Descriptor.existsRefusingLinks(scratch.path + "/dir/real"))
         #expect(!Descriptor.existsRefusingLinks(scratch.path + "/absent"))
+        // A directory is listed only when no link stands on the way to it.
+        #expect(Descriptor.untrustedDirectoryEntries(scratch.path) == ["dir", "link", "real"])
+        #expect(Descriptor.untrustedDirectoryEntries(scratch.path + "/dir") == nil)
+        #expect(Descriptor.untrustedDirectoryEntries(scratch.path + "/real") == nil)
     }
 
     @Test func aFIFOIsNeverOpenedForItsData() throws {

@@ -1,0 +1,329 @@
+import Yams
+
+/// A tool a project can declare that it runs: its CI invokes it, or a
+/// configuration file of the tool's own is at the tree's root. A policy step
+/// names these in `if-project-uses` / `unless-project-uses`.
+public enum ProjectTool: String, Sendable, CaseIterable, Comparable {
+    case gofmt
+    case goVet = "go-vet"
+    case golangciLint = "golangci-lint"
+    case rustfmt
+    case clippy
+
+    public static func < (left: ProjectTool, right: ProjectTool) -> Bool {
+        allCases.firstIndex(of: left)! < allCases.firstIndex(of: right)!
+    }
+}
+
+/// What a project declares about the tools it runs, each fact with where it
+/// came from ("`.github/workflows/ci.yml:23`: `gofmt -l .`"). Read from the
+/// tree's CI configuration (GitHub workflows, `.travis.yml`), golangci-lint's
+/// configuration, and the tools' own configuration files. Pure: the caller reads
+/// the files (bounded, links refused) and hands over their bytes; nothing here
+/// runs or follows anything.
+public struct ProjectDeclarations: Sendable, Equatable {
+    public struct Fact: Sendable, Equatable {
+        public var tool: ProjectTool
+        /// "file:line", or the file alone.
+        public var source: String
+        /// What there says so: the command, the linter, the file.
+        public var evidence: String
+
+        public init(tool: ProjectTool, source: String, evidence: String) {
+            self.tool = tool
+            self.source = source
+            self.evidence = evidence
+        }
+    }
+
+    public var facts: [Fact] = []
+    /// The cargo feature selections the project's CI builds with, other than the
+    /// default ("--no-default-features", "--features=std"): flags and feature
+    /// names only, each checked to be one (`[A-Za-z0-9_-]`, `/` and `,` between).
+    public var cargoFeatureSets: [String] = []
+
+    public init(facts: [Fact] = [], cargoFeatureSets: [String] = []) {
+        self.facts = facts
+        self.cargoFeatureSets = cargoFeatureSets
+    }
+
+    public func uses(_ tool: ProjectTool) -> Bool { facts.contains { $0.tool == tool } }
+
+    /// One line per fact, tools in order: for `policy show --repository`, and for
+    /// a step's skip reason.
+    public var described: [String] {
+        facts.sorted { ($0.tool, $0.source) < ($1.tool, $1.source) }.map {
+            "\($0.tool.rawValue): \($0.source): \($0.evidence)"
+        } + cargoFeatureSets.map { "cargo features built by its CI: \($0)" }
+    }
+
+    /// The files read, relative to the tree: GitHub workflows are every
+    /// `*.yml`/`*.yaml` in this directory.
+    public static let workflowDirectory = ".github/workflows"
+    public static let configurationFiles = [".travis.yml", ".golangci.yml", ".golangci.yaml"]
+    /// Files whose presence alone declares a tool.
+    public static let markerFiles: [String: ProjectTool] = [
+        "rustfmt.toml": .rustfmt, ".rustfmt.toml": .rustfmt, "clippy.toml": .clippy, ".clippy.toml": .clippy,
+    ]
+    /// The most bytes read of any one file, and the most workflow files read.
+    public static let maximumFileBytes = 512 * 1024
+    public static let maximumWorkflows = 64
+    /// YAML nodes visited per file: aliases cannot make a walk unbounded.
+    static let nodeBudget = 50_000
+
+    /// Reads the files given (path relative to the tree, and bytes); a file that
+    /// is not valid YAML declares nothing.
+    public static func read(files: [(path: String, bytes: [UInt8])], present markers: [String]) -> ProjectDeclarations {
+        var declarations = ProjectDeclarations()
+        for marker in markers.sorted() {
+            if let tool = markerFiles[marker] {
+                declarations.facts.append(Fact(tool: tool, source: marker, evidence: "present"))
+            }
+        }
+        for (path, bytes) in files {
+            guard bytes.count <= maximumFileBytes,
+                let text = String(validating: bytes, as: UTF8.self),
+                let root = try? Yams.compose(yaml: text)
+            else { continue }
+            var walk = Walk(file: path, budget: nodeBudget)
+            if path.hasPrefix(workflowDirectory + "/") {
+                walk.workflow(root)
+            } else if path == ".travis.yml" {
+                walk.travis(root)
+            } else {
+                walk.golangci(root)
+            }
+            declarations.facts += walk.facts
+            for set in walk.cargoFeatureSets where !declarations.cargoFeatureSets.contains(set) {
+                declarations.cargoFeatureSets.append(set)
+            }
+        }
+        return declarations
+    }
+
+    /// The feature selection of a cargo command's words (after `cargo`), if it
+    /// makes one other than the default and every feature name is one.
+    static func cargoFeatureSet(_ words: [String]) -> String? {
+        var flags: [String] = []
+        var index = 0
+        func name(_ text: String) -> Bool {
+            !text.isEmpty
+                && text.utf8.allSatisfy { byte in
+                    byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "/")
+                        || byte == UInt8(ascii: ",") || (byte >= 0x30 && byte <= 0x39)
+                        || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7a)
+                } && !text.hasPrefix("-")
+        }
+        while index < words.count {
+            let word = words[index]
+            if word == "--" { break }
+            if word == "--no-default-features" || word == "--all-features" {
+                flags.append(word)
+            } else if word == "--features" || word == "-F" {
+                guard index + 1 < words.count, name(words[index + 1]) else { return nil }
+                flags.append("--features=" + words[index + 1])
+                index += 1
+            } else if word.hasPrefix("--features=") {
+                let value = String(word.dropFirst("--features=".count))
+                guard name(value) else { return nil }
+                flags.append(word)
+            }
+            index += 1
+        }
+        return flags.isEmpty ? nil : flags.joined(separator: " ")
+    }
+
+    /// The tools a shell command line runs: the first word of each command,
+    /// after variable assignments and wrappers, with `go` and `cargo`'s
+    /// subcommands. Read as words only; nothing is expanded.
+    public static func tools(inCommandLine line: String) -> [(ProjectTool, String)] {
+        var found: [(ProjectTool, String)] = []
+        for command in commands(line) {
+            var words = command[...]
+            while let first = words.first,
+                first.contains("=") && !first.hasPrefix("-")
+                    || ["sudo", "time", "env", "exec", "xargs", "!"].contains(first)
+            {
+                words = words.dropFirst()
+            }
+            guard let first = words.first else { continue }
+            let name = first.split(separator: "/").last.map(String.init) ?? first
+            let rest = Array(words.dropFirst())
+            // `cargo +nightly fmt`: a toolchain before the subcommand.
+            let subcommand = rest.first { !$0.hasPrefix("+") && !$0.hasPrefix("-") }
+            let text = words.joined(separator: " ")
+            switch (name, subcommand) {
+            case ("gofmt", _), ("goimports", _), ("gofumpt", _), ("go", "fmt"): found.append((.gofmt, text))
+            case ("go", "vet"): found.append((.goVet, text))
+            case ("golangci-lint", _): found.append((.golangciLint, text))
+            case ("rustfmt", _), ("cargo", "fmt"), ("cargo-fmt", _): found.append((.rustfmt, text))
+            case ("cargo", "clippy"), ("cargo-clippy", _), ("clippy-driver", _): found.append((.clippy, text))
+            default: continue
+            }
+        }
+        return found
+    }
+
+    /// Commands of a shell text: split at newlines, `;`, `&&`, `||`, `|`, and
+    /// the openings of subshells and command substitutions; words at blanks, with
+    /// quotes grouping (and removed). Comments are left out.
+    static func commands(_ text: String) -> [[String]] {
+        var commands: [[String]] = [[]]
+        var word: String?
+        var quote: Character?
+        func endWord() {
+            if let finished = word { commands[commands.count - 1].append(finished) }
+            word = nil
+        }
+        func endCommand() {
+            endWord()
+            if !commands[commands.count - 1].isEmpty { commands.append([]) }
+        }
+        var characters = text.makeIterator()
+        var comment = false
+        while let character = characters.next() {
+            if comment {
+                if character == "\n" {
+                    comment = false
+                    endCommand()
+                }
+                continue
+            }
+            if let open = quote {
+                if character == open {
+                    quote = nil
+                } else if "$`(".contains(character) {
+                    // A substitution inside quotes runs a command too: read on as
+                    // unquoted (for this purpose, naming commands, it is).
+                    endCommand()
+                    quote = nil
+                } else {
+                    word = (word ?? "") + String(character)
+                }
+                continue
+            }
+            switch character {
+            case "'", "\"":
+                quote = character
+                word = word ?? ""
+            case "#" where word == nil:
+                comment = true
+            case " ", "\t", "\r":
+                endWord()
+            case "\n", ";", "&", "|", "(", ")", "`", "{", "}":
+                endCommand()
+            case "$":
+                endCommand()
+            default:
+                word = (word ?? "") + String(character)
+            }
+        }
+        endCommand()
+        return commands.filter { !$0.isEmpty }
+    }
+
+    /// A walk over one file's YAML, within its budget of nodes.
+    struct Walk {
+        let file: String
+        var budget: Int
+        var facts: [Fact] = []
+        var cargoFeatureSets: [String] = []
+
+        mutating func visit() -> Bool {
+            budget -= 1
+            return budget >= 0
+        }
+
+        /// A fact once per tool and place: an alias repeats its node's place.
+        mutating func record(_ fact: Fact) {
+            guard !facts.contains(where: { $0.tool == fact.tool && $0.source == fact.source }) else { return }
+            facts.append(fact)
+        }
+
+        func location(of node: Node) -> String {
+            node.mark.map { "\(file):\($0.line)" } ?? file
+        }
+
+        mutating func commandText(_ node: Node) {
+            guard visit() else { return }
+            switch node {
+            case .scalar(let scalar):
+                for (tool, text) in ProjectDeclarations.tools(inCommandLine: scalar.string) {
+                    record(Fact(tool: tool, source: location(of: node), evidence: String(text.prefix(120))))
+                }
+                for command in ProjectDeclarations.commands(scalar.string) {
+                    guard let at = command.firstIndex(where: { $0 == "cargo" || $0.hasSuffix("/cargo") }),
+                        let set = ProjectDeclarations.cargoFeatureSet(Array(command[(at + 1)...])),
+                        !cargoFeatureSets.contains(set)
+                    else { continue }
+                    cargoFeatureSets.append(set)
+                }
+            case .sequence(let items):
+                for item in items { commandText(item) }
+            default: return
+            }
+        }
+
+        /// GitHub Actions: every job's steps, their `run` and the actions they use.
+        mutating func workflow(_ root: Node) {
+            guard visit(), let jobs = root["jobs"]?.mapping else { return }
+            for (_, job) in jobs {
+                guard visit(), let steps = job["steps"]?.sequence else { continue }
+                for step in steps {
+                    guard visit() else { return }
+                    if let run = step["run"] { commandText(run) }
+                    if let uses = step["uses"]?.scalar?.string {
+                        let action = uses.split(separator: "@").first.map(String.init) ?? uses
+                        let tool: ProjectTool? =
+                            switch action.lowercased() {
+                            case "golangci/golangci-lint-action": .golangciLint
+                            case "actions-rs/clippy-check", "auguwu/clippy-action", "giraffate/clippy-action": .clippy
+                            case "actions-rust-lang/rustfmt", "mbrobbel/rustfmt-check": .rustfmt
+                            default: nil
+                            }
+                        if let tool {
+                            record(Fact(tool: tool, source: location(of: step), evidence: "uses: \(action)"))
+                        }
+                    }
+                }
+            }
+        }
+
+        /// Travis CI: the phases that run commands, at the top level and in the
+        /// jobs of its matrix.
+        mutating func travis(_ root: Node) {
+            let phases = ["before_install", "install", "before_script", "script", "after_success"]
+            var configurations = [root]
+            for key in ["jobs", "matrix"] {
+                if let include = root[key]?["include"]?.sequence { configurations += include }
+            }
+            for configuration in configurations {
+                for phase in phases {
+                    guard visit() else { return }
+                    if let commands = configuration[phase] { commandText(commands) }
+                }
+            }
+        }
+
+        /// golangci-lint's configuration: the linter itself, and formatting when it
+        /// enables a formatter (version 1's `linters.enable`, version 2's
+        /// `formatters.enable`, or every linter).
+        mutating func golangci(_ root: Node) {
+            guard visit() else { return }
+            record(Fact(tool: .golangciLint, source: file, evidence: "golangci-lint's configuration"))
+            let formatters: Set<String> = ["gofmt", "gofumpt", "goimports", "gci"]
+            for section in ["linters", "formatters"] {
+                guard let table = root[section] else { continue }
+                if table["enable-all"]?.bool == true || table["default"]?.string == "all" {
+                    record(Fact(tool: .gofmt, source: location(of: table), evidence: "\(section): every linter"))
+                }
+                for item in table["enable"]?.sequence ?? [] {
+                    guard visit() else { return }
+                    if let name = item.string, formatters.contains(name) {
+                        record(Fact(tool: .gofmt, source: location(of: item), evidence: "\(section) enable: \(name)"))
+                    }
+                }
+            }
+        }
+    }
+}
