@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Compares `sandbox verify` with the bare truth of real projects (bench/corpus/truth.tsv).
-#   bench/corpus.sh MIRROR [SANDBOX]
+#   bench/corpus.sh MIRROR [SANDBOX [LANGUAGE...]]
 # MIRROR holds the snapshots, one bare git directory per project at MIRROR/OWNER+NAME/repo
 # (as the fetch tool leaves them). Each tree is exported at the recorded commit with git's
 # plumbing (no checkout, no filters, no hooks), verified, and its decision, failing gates,
 # test count and coverage are compared with the truth. Projects without a snapshot are
-# skipped and counted. Prints one row per project and the agreement at the end; exits 1
-# when any compared project disagrees.
+# skipped and counted; LANGUAGEs, when given, choose the rows compared. Prints one row
+# per project and the agreement at the end; exits 1 when any compared project disagrees.
 set -u
 mirror=${1:?usage: bench/corpus.sh MIRROR [SANDBOX]}
 here=$(cd "$(dirname "$0")" && pwd)
 sandbox=${2:-$here/../.build/debug/sandbox}
+shift $(($# < 2 ? $# : 2))
+languages=" $* "
 truth=$here/corpus/truth.tsv
 work=$(mktemp -d /tmp/sandbox-corpus-XXXXXX)
 chmod 755 "$work"
@@ -39,6 +41,7 @@ agree=0 differ=0 missing=0
 printf '%-40s %-9s %-9s %-28s %-12s %-14s %s\n' project truth verify "failing gates (truth)" tests coverage agreement
 while IFS='	' read -r project commit language decision failing tests coverage how; do
     case "$project" in ''|'#'*|project) continue ;; esac
+    if [ "$languages" != "  " ]; then case "$languages" in *" $language "*) ;; *) continue ;; esac; fi
     repo=$mirror/$(printf %s "$project" | tr / +)/repo
     if [ ! -d "$repo" ]; then missing=$((missing + 1)); continue; fi
     out=$work/$(printf %s "$project" | tr / +)

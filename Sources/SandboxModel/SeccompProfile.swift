@@ -115,6 +115,8 @@ public struct SeccompRule: Equatable, Sendable {
     // Linux constants, the same on every architecture `sandbox` runs on.
     static let namespaceCloneFlags: UInt64 = 0x7E02_0000  // CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
     static let allowedSocketFamilies: [UInt64] = [1, 2, 10]  // AF_UNIX, AF_INET, AF_INET6
+    static let netlinkFamily: UInt64 = 16  // AF_NETLINK
+    static let netlinkRoute: UInt64 = 0  // NETLINK_ROUTE
     static let allowedPersonalities: [UInt64] = [0, 0x8, 0x20000, 0x20008, 0xFFFF_FFFF]
     /// TIOCSTI pushes input into a terminal; TIOCLINUX can too, on a console.
     public static let refusedIoctls: [UInt32] = [0x5412, 0x541C]
@@ -135,6 +137,16 @@ public struct SeccompRule: Equatable, Sendable {
             SeccompRule(
                 syscall: "socket", action: .allow, checks: [ArgumentCheck(argument: 0, mask: 0xFFFF_FFFF, value: $0)])
         }
+        // NETLINK_ROUTE alone, as glibc's getifaddrs opens it (Go's net.Interfaces,
+        // getaddrinfo's AI_ADDRCONFIG): in the sandbox's own network namespace it lists
+        // the sandbox's loopback, and changing anything needs CAP_NET_ADMIN there.
+        rules.append(
+            SeccompRule(
+                syscall: "socket", action: .allow,
+                checks: [
+                    ArgumentCheck(argument: 0, mask: 0xFFFF_FFFF, value: netlinkFamily),
+                    ArgumentCheck(argument: 2, mask: 0xFFFF_FFFF, value: netlinkRoute),
+                ]))
         rules += allowedPersonalities.map {
             SeccompRule(
                 syscall: "personality", action: .allow,

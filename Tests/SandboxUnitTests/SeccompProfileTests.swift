@@ -54,9 +54,15 @@ import Testing
         #expect(clone3.action == .fail(errno: 38))
     }
 
-    @Test func socketsOnlyForUnixAndInternetFamilies() {
-        let values = SeccompProfile.default.rules.filter { $0.syscall == "socket" }.map { $0.checks[0].value }
-        #expect(values == [1, 2, 10])
+    /// Unix and internet sockets, and of netlink only NETLINK_ROUTE (getifaddrs).
+    @Test func socketsOnlyForUnixAndInternetFamiliesAndRouteNetlink() {
+        let checks = SeccompProfile.default.rules.filter { $0.syscall == "socket" }.map(\.checks)
+        #expect(
+            checks == [
+                [.init(argument: 0, mask: 0xFFFF_FFFF, value: 1)], [.init(argument: 0, mask: 0xFFFF_FFFF, value: 2)],
+                [.init(argument: 0, mask: 0xFFFF_FFFF, value: 10)],
+                [.init(argument: 0, mask: 0xFFFF_FFFF, value: 16), .init(argument: 2, mask: 0xFFFF_FFFF, value: 0)],
+            ])
     }
 
     /// The ioctl rules must admit every request but TIOCSTI and TIOCLINUX, comparing
