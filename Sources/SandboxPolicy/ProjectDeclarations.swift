@@ -41,6 +41,23 @@ public struct ProjectDeclarations: Sendable, Equatable {
     /// default ("--no-default-features", "--features=std"): flags and feature
     /// names only, each checked to be one (`[A-Za-z0-9_-]`, `/` and `,` between).
     public var cargoFeatureSets: [String] = []
+    /// The `--filter`s of the CI's `swift test`, where every `swift test` it runs
+    /// has one (a benchmark target left out, say); empty when any runs them all.
+    /// Each a test name pattern of letters, digits and `_ . / -` only.
+    public var swiftTestFilters: [String] {
+        swiftTestRuns.contains { $0.filters.isEmpty }
+            ? [] : Array(Set(swiftTestRuns.flatMap(\.filters))).sorted()
+    }
+    /// Whether the CI's `swift test` discovers the tests (`--enable-test-discovery`),
+    /// where a LinuxMain.swift would otherwise list them.
+    public var swiftTestDiscovery: Bool { swiftTestRuns.contains(where: \.discovery) }
+    /// Each `swift test` of the CI: its filters, and whether it discovers the tests.
+    var swiftTestRuns: [SwiftTestRun] = []
+
+    struct SwiftTestRun: Sendable, Equatable {
+        var filters: [String]
+        var discovery: Bool
+    }
 
     public init(facts: [Fact] = [], cargoFeatureSets: [String] = []) {
         self.facts = facts
@@ -55,6 +72,8 @@ public struct ProjectDeclarations: Sendable, Equatable {
         facts.sorted { ($0.tool, $0.source) < ($1.tool, $1.source) }.map {
             "\($0.tool.rawValue): \($0.source): \($0.evidence)"
         } + cargoFeatureSets.map { "cargo features built by its CI: \($0)" }
+            + swiftTestFilters.map { "swift test filter of its CI: \($0)" }
+            + (swiftTestDiscovery ? ["swift test of its CI discovers the tests (--enable-test-discovery)"] : [])
     }
 
     /// The files read, relative to the tree: GitHub workflows are every
@@ -97,8 +116,41 @@ public struct ProjectDeclarations: Sendable, Equatable {
             for set in walk.cargoFeatureSets where !declarations.cargoFeatureSets.contains(set) {
                 declarations.cargoFeatureSets.append(set)
             }
+            declarations.swiftTestRuns += walk.swiftTestRuns
         }
         return declarations
+    }
+
+    /// The `--filter` patterns of `swift test`'s words (after `test`); one that is
+    /// not a plain test name (a regular expression, an option) leaves the run
+    /// counted as running every test.
+    public static func filters(ofSwiftTest words: [String]) -> [String] {
+        var filters: [String] = []
+        var index = 0
+        func plain(_ text: String) -> Bool {
+            !text.isEmpty && !text.hasPrefix("-") && !text.hasPrefix(".")
+                && text.utf8.allSatisfy { byte in
+                    byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+                        || byte == UInt8(ascii: "/") || (byte >= 0x30 && byte <= 0x39)
+                        || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7a)
+                }
+        }
+        while index < words.count {
+            let word = words[index]
+            var value: String?
+            if word == "--filter", index + 1 < words.count {
+                value = words[index + 1]
+                index += 1
+            } else if word.hasPrefix("--filter=") {
+                value = String(word.dropFirst("--filter=".count))
+            }
+            if let value {
+                guard plain(value) else { return [] }
+                filters.append(value)
+            }
+            index += 1
+        }
+        return filters
     }
 
     /// The feature selection of a cargo command's words (after `cargo`), if it
@@ -228,6 +280,7 @@ public struct ProjectDeclarations: Sendable, Equatable {
         var budget: Int
         var facts: [Fact] = []
         var cargoFeatureSets: [String] = []
+        var swiftTestRuns: [SwiftTestRun] = []
 
         mutating func visit() -> Bool {
             budget -= 1
@@ -257,6 +310,16 @@ public struct ProjectDeclarations: Sendable, Equatable {
                         !cargoFeatureSets.contains(set)
                     else { continue }
                     cargoFeatureSets.append(set)
+                }
+                for command in ProjectDeclarations.commands(scalar.string) {
+                    guard let at = command.firstIndex(where: { $0 == "swift" || $0.hasSuffix("/swift") }),
+                        command.dropFirst(at + 1).first == "test"
+                    else { continue }
+                    let words = Array(command[(at + 2)...])
+                    swiftTestRuns.append(
+                        SwiftTestRun(
+                            filters: ProjectDeclarations.filters(ofSwiftTest: words),
+                            discovery: words.contains("--enable-test-discovery")))
                 }
             case .sequence(let items):
                 for item in items { commandText(item) }

@@ -127,11 +127,19 @@ public struct PlannedStep: Sendable {
 
     /// What the project declares that a step's command reads, as environment
     /// variables of checked words: the cargo feature selections its CI builds
-    /// with, `;` between them (SANDBOX_CARGO_FEATURE_SETS).
+    /// with, `;` between them (SANDBOX_CARGO_FEATURE_SETS); its `swift test`
+    /// filters, blank between them (SANDBOX_SWIFT_TEST_FILTERS), and whether that
+    /// discovers the tests (SANDBOX_SWIFT_TEST_DISCOVERY=1).
     mutating func declare(_ declarations: ProjectDeclarations) {
-        guard case .run(var configuration) = launch, !declarations.cargoFeatureSets.isEmpty else { return }
-        let sets = declarations.cargoFeatureSets.joined(separator: ";")
-        guard (try? configuration.setEnvironment(parsing: "SANDBOX_CARGO_FEATURE_SETS=" + sets)) != nil else { return }
+        guard case .run(var configuration) = launch else { return }
+        let declared = [
+            ("SANDBOX_CARGO_FEATURE_SETS", declarations.cargoFeatureSets.joined(separator: ";")),
+            ("SANDBOX_SWIFT_TEST_FILTERS", declarations.swiftTestFilters.joined(separator: " ")),
+            ("SANDBOX_SWIFT_TEST_DISCOVERY", declarations.swiftTestDiscovery ? "1" : ""),
+        ]
+        for (name, value) in declared where !value.isEmpty {
+            try? configuration.setEnvironment(parsing: name + "=" + value)
+        }
         launch = .run(configuration)
     }
 

@@ -574,8 +574,8 @@ import Testing
     /// Coverage counts the package's own targets wherever their `path:` points
     /// (here lib/, where counting Sources/ measured nothing), not its tests. A stale
     /// LinuxMain.swift (it names a test that is gone, as real ones do) would fail the
-    /// build: the tests are discovered instead, as its project's CI does. SwiftPM then
-    /// runs XCTest's alone, and writes no swift-testing report.
+    /// build: the tests are discovered instead, because the project's CI does so.
+    /// SwiftPM then runs XCTest's alone, and writes no swift-testing report.
     @Test(
         .enabled(
             if: available && FileManager.default.fileExists(atPath: "/opt/swift/usr/bin/swift"), "needs /opt/swift"))
@@ -604,7 +604,12 @@ import Testing
 
             """
         let (status, verdict, stderr) = try Self.verifyChanged(
-            "swift/ready", adding: ["Package.swift": manifest, "Tests/LinuxMain.swift": linuxMain]
+            "swift/ready",
+            adding: [
+                "Package.swift": manifest, "Tests/LinuxMain.swift": linuxMain,
+                ".github/workflows/ci.yml":
+                    "jobs:\n  linux:\n    steps:\n      - run: swift test --enable-test-discovery\n",
+            ]
         ) { tree in
             try FileManager.default.createDirectory(
                 at: tree.appendingPathComponent("lib"), withIntermediateDirectories: true)

@@ -104,6 +104,30 @@ struct ProjectDeclarationsTests {
         #expect(declarations.cargoFeatureSets == ["--no-default-features", "--features=std,serde/derive"])
     }
 
+    /// A CI whose every `swift test` has a filter runs those tests only; one run
+    /// without (or with a pattern that is not a plain name) runs them all. Test
+    /// discovery is the CI's choice too.
+    @Test func swiftTestFiltersOfTheCI() {
+        let filtered = """
+            jobs:
+              linux:
+                steps:
+                  - run: swift build -v && swift test -v --filter CodableCSVTests --enable-test-discovery
+              macos:
+                steps:
+                  - run: swift test --filter=CodableCSVTests
+            """
+        #expect(Self.read([".github/workflows/t.yml": filtered]).swiftTestFilters == ["CodableCSVTests"])
+        #expect(Self.read([".github/workflows/t.yml": filtered]).swiftTestDiscovery)
+        let mixed = filtered + "\n  all:\n    steps:\n      - run: swift test\n"
+        #expect(Self.read([".github/workflows/t.yml": mixed]).swiftTestFilters == [])
+        #expect(
+            !Self.read([".github/workflows/t.yml": "jobs:\n  a:\n    steps:\n      - run: swift test\n"])
+                .swiftTestDiscovery)
+        #expect(ProjectDeclarations.filters(ofSwiftTest: ["--filter", ".*Slow"]) == [])
+        #expect(ProjectDeclarations.filters(ofSwiftTest: ["--filter", "--help"]) == [])
+    }
+
     /// Not YAML, not UTF-8, or too large: the file declares nothing.
     @Test func unreadableFilesDeclareNothing() {
         let large = "jobs:\n  a:\n    steps:\n      - run: gofmt -l .\n" + String(repeating: "#", count: 600_000)
