@@ -215,6 +215,56 @@ import Testing
             ])
     }
 
+    /// What real projects declare, each read as they mean it: a pre-commit rev frozen
+    /// to a commit pins the version its comment names; a mypy configuration that names
+    /// nothing to check is not measured (the command that does is not read); coverage's
+    /// `source_pkgs` and `parallel` are the project's, and a pytest-cov its addopts turn
+    /// on does not measure inside the measurement; every extra is installed.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func pythonProjectsAreReadAsTheyDeclare() throws {
+        let frozen = """
+            repos:
+              - repo: https://github.com/astral-sh/ruff-pre-commit
+                rev: 0123456789abcdef0123456789abcdef01234567  # frozen: v0.15.4
+                hooks:
+                  - id: ruff
+
+            """
+        let pyproject = """
+            [project]
+            name = "calc"
+            version = "0.1.0"
+            [project.optional-dependencies]
+            tests = ["pytest-cov==7.1.0"]
+            extra = ["text-unidecode==1.3"]
+            [tool.setuptools]
+            py-modules = ["calc"]
+            [tool.pytest.ini_options]
+            testpaths = ["."]
+            addopts = "--cov=calc"
+            [tool.coverage.run]
+            source_pkgs = ["calc"]
+            parallel = true
+            [tool.mypy]
+            strict = true
+
+            """
+        let usesExtra = "import text_unidecode\n\ndef test_extra():\n    assert text_unidecode.unidecode('a') == 'a'\n"
+        let out = Harness.temporaryDirectory().appendingPathComponent("out")
+        defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "python/ready",
+            adding: [".pre-commit-config.yaml": frozen, "pyproject.toml": pyproject, "test_extra.py": usesExtra],
+            options: ["--out", out.path])
+        #expect(status == 0, "\(stderr)")
+        let tools = try String(contentsOf: out.appendingPathComponent("python-tools.stdout"), encoding: .utf8)
+        #expect(tools.contains("ruff 0.15.4 (.pre-commit-config.yaml)"), "\(tools)")
+        #expect(tools.contains("mypy not measured: its configuration names no files, packages or modules"))
+        #expect(stderr.contains("[python/typecheck] skipped"))
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 3, "calc's two and the extra's one")
+        #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100, "calc alone, measured once")
+    }
+
     /// `python3 -m venv` would import a `venv` package of the tree's own before the
     /// standard library's; the tools step runs Python isolated (-I), so the venv and
     /// its ruff are the real ones.
