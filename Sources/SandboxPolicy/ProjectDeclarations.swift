@@ -121,20 +121,24 @@ public struct ProjectDeclarations: Sendable, Equatable {
         return declarations
     }
 
+    /// Whether `text` is a word that can be nothing but a value: ASCII letters,
+    /// digits and the characters in `extra`, and no leading `-` to make it an option.
+    static func isWord(_ text: String, alsoAllowing extra: String) -> Bool {
+        let allowed = Set(extra.utf8)
+        return !text.isEmpty && !text.hasPrefix("-")
+            && text.utf8.allSatisfy { byte in
+                allowed.contains(byte) || (byte >= 0x30 && byte <= 0x39)
+                    || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7a)
+            }
+    }
+
     /// The `--filter` patterns of `swift test`'s words (after `test`); one that is
     /// not a plain test name (a regular expression, an option) leaves the run
     /// counted as running every test.
     public static func filters(ofSwiftTest words: [String]) -> [String] {
         var filters: [String] = []
         var index = 0
-        func plain(_ text: String) -> Bool {
-            !text.isEmpty && !text.hasPrefix("-") && !text.hasPrefix(".")
-                && text.utf8.allSatisfy { byte in
-                    byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
-                        || byte == UInt8(ascii: "/") || (byte >= 0x30 && byte <= 0x39)
-                        || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7a)
-                }
-        }
+        func plain(_ text: String) -> Bool { !text.hasPrefix(".") && isWord(text, alsoAllowing: "-_./") }
         while index < words.count {
             let word = words[index]
             var value: String?
@@ -158,14 +162,7 @@ public struct ProjectDeclarations: Sendable, Equatable {
     static func cargoFeatureSet(_ words: [String]) -> String? {
         var flags: [String] = []
         var index = 0
-        func name(_ text: String) -> Bool {
-            !text.isEmpty
-                && text.utf8.allSatisfy { byte in
-                    byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "/")
-                        || byte == UInt8(ascii: ",") || (byte >= 0x30 && byte <= 0x39)
-                        || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7a)
-                } && !text.hasPrefix("-")
-        }
+        func name(_ text: String) -> Bool { isWord(text, alsoAllowing: "-_/,") }
         while index < words.count {
             let word = words[index]
             if word == "--" { break }
@@ -189,31 +186,32 @@ public struct ProjectDeclarations: Sendable, Equatable {
     /// after variable assignments and wrappers, with `go` and `cargo`'s
     /// subcommands. Read as words only; nothing is expanded.
     public static func tools(inCommandLine line: String) -> [(ProjectTool, String)] {
-        var found: [(ProjectTool, String)] = []
-        for command in commands(line) {
-            var words = command[...]
-            while let first = words.first,
-                first.contains("=") && !first.hasPrefix("-")
-                    || ["sudo", "time", "env", "exec", "xargs", "!"].contains(first)
-            {
-                words = words.dropFirst()
-            }
-            guard let first = words.first else { continue }
-            let name = first.split(separator: "/").last.map(String.init) ?? first
-            let rest = Array(words.dropFirst())
-            // `cargo +nightly fmt`: a toolchain before the subcommand.
-            let subcommand = rest.first { !$0.hasPrefix("+") && !$0.hasPrefix("-") }
-            let text = words.joined(separator: " ")
-            switch (name, subcommand) {
-            case ("gofmt", _), ("goimports", _), ("gofumpt", _), ("go", "fmt"): found.append((.gofmt, text))
-            case ("go", "vet"): found.append((.goVet, text))
-            case ("golangci-lint", _): found.append((.golangciLint, text))
-            case ("rustfmt", _), ("cargo", "fmt"), ("cargo-fmt", _): found.append((.rustfmt, text))
-            case ("cargo", "clippy"), ("cargo-clippy", _), ("clippy-driver", _): found.append((.clippy, text))
-            default: continue
-            }
+        commands(line).compactMap(tool)
+    }
+
+    /// The tool one command (its words) runs, and the command as read.
+    static func tool(_ command: [String]) -> (ProjectTool, String)? {
+        var words = command[...]
+        while let first = words.first,
+            first.contains("=") && !first.hasPrefix("-")
+                || ["sudo", "time", "env", "exec", "xargs", "!"].contains(first)
+        {
+            words = words.dropFirst()
         }
-        return found
+        guard let first = words.first else { return nil }
+        let name = first.split(separator: "/").last.map(String.init) ?? first
+        let rest = Array(words.dropFirst())
+        // `cargo +nightly fmt`: a toolchain before the subcommand.
+        let subcommand = rest.first { !$0.hasPrefix("+") && !$0.hasPrefix("-") }
+        let text = words.joined(separator: " ")
+        switch (name, subcommand) {
+        case ("gofmt", _), ("goimports", _), ("gofumpt", _), ("go", "fmt"): return (.gofmt, text)
+        case ("go", "vet"): return (.goVet, text)
+        case ("golangci-lint", _): return (.golangciLint, text)
+        case ("rustfmt", _), ("cargo", "fmt"), ("cargo-fmt", _): return (.rustfmt, text)
+        case ("cargo", "clippy"), ("cargo-clippy", _), ("clippy-driver", _): return (.clippy, text)
+        default: return nil
+        }
     }
 
     /// Commands of a shell text: split at newlines, `;`, `&&`, `||`, `|`, and
@@ -301,29 +299,33 @@ public struct ProjectDeclarations: Sendable, Equatable {
             guard visit() else { return }
             switch node {
             case .scalar(let scalar):
-                for (tool, text) in ProjectDeclarations.tools(inCommandLine: scalar.string) {
-                    record(Fact(tool: tool, source: location(of: node), evidence: String(text.prefix(120))))
-                }
-                for command in ProjectDeclarations.commands(scalar.string) {
-                    guard let at = command.firstIndex(where: { $0 == "cargo" || $0.hasSuffix("/cargo") }),
-                        let set = ProjectDeclarations.cargoFeatureSet(Array(command[(at + 1)...])),
-                        !cargoFeatureSets.contains(set)
-                    else { continue }
-                    cargoFeatureSets.append(set)
-                }
-                for command in ProjectDeclarations.commands(scalar.string) {
-                    guard let at = command.firstIndex(where: { $0 == "swift" || $0.hasSuffix("/swift") }),
-                        command.dropFirst(at + 1).first == "test"
-                    else { continue }
-                    let words = Array(command[(at + 2)...])
-                    swiftTestRuns.append(
-                        SwiftTestRun(
-                            filters: ProjectDeclarations.filters(ofSwiftTest: words),
-                            discovery: words.contains("--enable-test-discovery")))
-                }
+                for command in ProjectDeclarations.commands(scalar.string) { read(command, at: node) }
             case .sequence(let items):
                 for item in items { commandText(item) }
             default: return
+            }
+        }
+
+        /// What one command says: the tool it runs, cargo's feature selection, and
+        /// swift test's filters and test discovery.
+        mutating func read(_ command: [String], at node: Node) {
+            if let (tool, text) = ProjectDeclarations.tool(command) {
+                record(Fact(tool: tool, source: location(of: node), evidence: String(text.prefix(120))))
+            }
+            if let at = command.firstIndex(where: { $0 == "cargo" || $0.hasSuffix("/cargo") }),
+                let set = ProjectDeclarations.cargoFeatureSet(Array(command[(at + 1)...])),
+                !cargoFeatureSets.contains(set)
+            {
+                cargoFeatureSets.append(set)
+            }
+            if let at = command.firstIndex(where: { $0 == "swift" || $0.hasSuffix("/swift") }),
+                command.dropFirst(at + 1).first == "test"
+            {
+                let words = Array(command[(at + 2)...])
+                swiftTestRuns.append(
+                    SwiftTestRun(
+                        filters: ProjectDeclarations.filters(ofSwiftTest: words),
+                        discovery: words.contains("--enable-test-discovery")))
             }
         }
 
