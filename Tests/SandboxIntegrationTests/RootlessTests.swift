@@ -20,7 +20,20 @@ import Testing
         }
         let directory = Harness.temporaryDirectory()
         let copy = directory.appendingPathComponent("sandbox").path
-        guard (try? FileManager.default.copyItem(atPath: Harness.binary, toPath: copy)) != nil else { return nil }
+        // Written through a close-on-exec descriptor: a process another test starts
+        // meanwhile must not inherit it open for writing, or exec of the copy fails
+        // with ETXTBSY ("Text file busy"), as it once did under make test.
+        guard let bytes = FileManager.default.contents(atPath: Harness.binary) else { return nil }
+        let fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+        guard fd >= 0 else { return nil }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            guard written > 0 else { break }
+            offset += written
+        }
+        close(fd)
+        guard offset == bytes.count else { return nil }
         chmod(directory.path, 0o755)
         chmod(copy, 0o755)
         return (user, copy)
