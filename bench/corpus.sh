@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Compares `sandbox verify` with the bare truth of real projects (bench/corpus/truth.tsv).
-#   bench/corpus.sh MIRROR [SANDBOX [LANGUAGE...]]
+#   bench/corpus.sh MIRROR [SANDBOX [LANGUAGE|OWNER/NAME...]]
 # MIRROR holds the snapshots, one bare git directory per project at MIRROR/OWNER+NAME/repo
 # (as the fetch tool leaves them). Each tree is exported at the recorded commit with git's
 # plumbing (no checkout, no filters, no hooks), verified, and its decision, failing gates,
 # test count and coverage are compared with the truth. Projects without a snapshot are
-# skipped and counted; LANGUAGEs, when given, choose the rows compared. Prints one row
+# skipped and counted; LANGUAGEs and projects, when given, choose the rows compared. Prints one row
 # per project and the agreement at the end; exits 1 when any compared project disagrees.
 set -u
 mirror=${1:?usage: bench/corpus.sh MIRROR [SANDBOX]}
@@ -41,7 +41,7 @@ agree=0 differ=0 missing=0
 printf '%-40s %-9s %-9s %-28s %-12s %-14s %s\n' project truth verify "failing gates (truth)" tests coverage agreement
 while IFS='	' read -r project commit language decision failing tests coverage how; do
     case "$project" in ''|'#'*|project) continue ;; esac
-    if [ "$languages" != "  " ]; then case "$languages" in *" $language "*) ;; *) continue ;; esac; fi
+    if [ "$languages" != "  " ]; then case "$languages" in *" $language "* | *" $project "*) ;; *) continue ;; esac; fi
     repo=$mirror/$(printf %s "$project" | tr / +)/repo
     if [ ! -d "$repo" ]; then missing=$((missing + 1)); continue; fi
     out=$work/$(printf %s "$project" | tr / +)

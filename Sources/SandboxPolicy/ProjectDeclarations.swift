@@ -9,6 +9,9 @@ public enum ProjectTool: String, Sendable, CaseIterable, Comparable {
     case golangciLint = "golangci-lint"
     case rustfmt
     case clippy
+    case pytest
+    case pylint
+    case mypy
 
     public static func < (left: ProjectTool, right: ProjectTool) -> Bool {
         allCases.firstIndex(of: left)! < allCases.firstIndex(of: right)!
@@ -17,8 +20,8 @@ public enum ProjectTool: String, Sendable, CaseIterable, Comparable {
 
 /// What a project declares about the tools it runs, each fact with where it
 /// came from ("`.github/workflows/ci.yml:23`: `gofmt -l .`"). Read from the
-/// tree's CI configuration (GitHub workflows, `.travis.yml`), golangci-lint's
-/// configuration, and the tools' own configuration files. Pure: the caller reads
+/// tree's CI configuration (GitHub workflows, `.travis.yml`, tox's commands),
+/// golangci-lint's configuration, and the tools' own configuration files. Pure: the caller reads
 /// the files (bounded, links refused) and hands over their bytes; nothing here
 /// runs or follows anything.
 public struct ProjectDeclarations: Sendable, Equatable {
@@ -53,6 +56,14 @@ public struct ProjectDeclarations: Sendable, Equatable {
     public var swiftTestDiscovery: Bool { swiftTestRuns.contains(where: \.discovery) }
     /// Each `swift test` of the CI: its filters, and whether it discovers the tests.
     var swiftTestRuns: [SwiftTestRun] = []
+    /// Each pytest, pylint and mypy command of the CI, its options as read
+    /// through the tool's allowlist (`PythonCommands.swift`).
+    var toolRuns: [ToolRun] = []
+    /// Whether any command of the CI was read (a workflow's `run`, a Travis
+    /// phase, a tox environment's commands): where none was, the CI runs its
+    /// tools in a way this does not read, and what is not named there is not
+    /// known to be unused.
+    public var readsCommands = false
 
     struct SwiftTestRun: Sendable, Equatable {
         var filters: [String]
@@ -74,12 +85,15 @@ public struct ProjectDeclarations: Sendable, Equatable {
         } + cargoFeatureSets.map { "cargo features built by its CI: \($0)" }
             + swiftTestFilters.map { "swift test filter of its CI: \($0)" }
             + (swiftTestDiscovery ? ["swift test of its CI discovers the tests (--enable-test-discovery)"] : [])
+            + (pytestArguments.isEmpty ? [] : ["pytest arguments of its CI: " + pytestArguments.joined(separator: " ")])
+            + (pytestEnvironment.isEmpty
+                ? [] : ["pytest environment of its CI: " + pytestEnvironment.joined(separator: " ")])
     }
 
     /// The files read, relative to the tree: GitHub workflows are every
     /// `*.yml`/`*.yaml` in this directory.
     public static let workflowDirectory = ".github/workflows"
-    public static let configurationFiles = [".travis.yml", ".golangci.yml", ".golangci.yaml"]
+    public static let configurationFiles = [".travis.yml", ".golangci.yml", ".golangci.yaml", "tox.ini"]
     /// Files whose presence alone declares a tool.
     public static let markerFiles: [String: ProjectTool] = [
         "rustfmt.toml": .rustfmt, ".rustfmt.toml": .rustfmt, "clippy.toml": .clippy, ".clippy.toml": .clippy,
@@ -100,23 +114,20 @@ public struct ProjectDeclarations: Sendable, Equatable {
             }
         }
         for (path, bytes) in files {
-            guard bytes.count <= maximumFileBytes,
-                let text = String(validating: bytes, as: UTF8.self),
-                let root = try? Yams.compose(yaml: text)
-            else { continue }
+            guard bytes.count <= maximumFileBytes, let text = String(validating: bytes, as: UTF8.self) else { continue }
             var walk = Walk(file: path, budget: nodeBudget)
-            if path.hasPrefix(workflowDirectory + "/") {
-                walk.workflow(root)
-            } else if path == ".travis.yml" {
-                walk.travis(root)
-            } else {
-                walk.golangci(root)
+            if path == "tox.ini" {
+                walk.tox(text)
+            } else if let root = try? Yams.compose(yaml: text) {
+                walk.yaml(root)
             }
             declarations.facts += walk.facts
             for set in walk.cargoFeatureSets where !declarations.cargoFeatureSets.contains(set) {
                 declarations.cargoFeatureSets.append(set)
             }
             declarations.swiftTestRuns += walk.swiftTestRuns
+            declarations.toolRuns += walk.toolRuns
+            declarations.readsCommands = declarations.readsCommands || walk.readsCommands
         }
         return declarations
     }
@@ -242,7 +253,7 @@ public struct ProjectDeclarations: Sendable, Equatable {
             if let open = quote {
                 if character == open {
                     quote = nil
-                } else if "$`(".contains(character) {
+                } else if "$`".contains(character) {
                     // A substitution inside quotes runs a command too: read on as
                     // unquoted (for this purpose, naming commands, it is).
                     endCommand()
@@ -279,6 +290,22 @@ public struct ProjectDeclarations: Sendable, Equatable {
         var facts: [Fact] = []
         var cargoFeatureSets: [String] = []
         var swiftTestRuns: [SwiftTestRun] = []
+        var toolRuns: [ToolRun] = []
+        var readsCommands = false
+        /// The environment the commands being read run with (a workflow's,
+        /// job's and step's `env`, a tox environment's `setenv`), checked.
+        var environment: [String: String] = [:]
+
+        /// One YAML file, by its path: a workflow, Travis's, golangci-lint's.
+        mutating func yaml(_ root: Node) {
+            if file.hasPrefix(ProjectDeclarations.workflowDirectory + "/") {
+                workflow(root)
+            } else if file == ".travis.yml" {
+                travis(root)
+            } else {
+                golangci(root)
+            }
+        }
 
         mutating func visit() -> Bool {
             budget -= 1
@@ -299,7 +326,8 @@ public struct ProjectDeclarations: Sendable, Equatable {
             guard visit() else { return }
             switch node {
             case .scalar(let scalar):
-                for command in ProjectDeclarations.commands(scalar.string) { read(command, at: node) }
+                readsCommands = true
+                for command in ProjectDeclarations.commands(scalar.string) { read(command, at: location(of: node)) }
             case .sequence(let items):
                 for item in items { commandText(item) }
             default: return
@@ -308,9 +336,13 @@ public struct ProjectDeclarations: Sendable, Equatable {
 
         /// What one command says: the tool it runs, cargo's feature selection, and
         /// swift test's filters and test discovery.
-        mutating func read(_ command: [String], at node: Node) {
+        mutating func read(_ command: [String], at place: String) {
             if let (tool, text) = ProjectDeclarations.tool(command) {
-                record(Fact(tool: tool, source: location(of: node), evidence: String(text.prefix(120))))
+                record(Fact(tool: tool, source: place, evidence: String(text.prefix(120))))
+            }
+            if let run = ProjectDeclarations.pythonRun(command, environment: environment) {
+                record(Fact(tool: run.tool, source: place, evidence: String(run.text.prefix(120))))
+                toolRuns.append(run)
             }
             if let at = command.firstIndex(where: { $0 == "cargo" || $0.hasSuffix("/cargo") }),
                 let set = ProjectDeclarations.cargoFeatureSet(Array(command[(at + 1)...])),
@@ -332,10 +364,13 @@ public struct ProjectDeclarations: Sendable, Equatable {
         /// GitHub Actions: every job's steps, their `run` and the actions they use.
         mutating func workflow(_ root: Node) {
             guard visit(), let jobs = root["jobs"]?.mapping else { return }
+            let workflowEnvironment = ProjectDeclarations.environment(root["env"])
             for (_, job) in jobs {
                 guard visit(), let steps = job["steps"]?.sequence else { continue }
+                let jobEnvironment = workflowEnvironment.merging(ProjectDeclarations.environment(job["env"])) { $1 }
                 for step in steps {
                     guard visit() else { return }
+                    environment = jobEnvironment.merging(ProjectDeclarations.environment(step["env"])) { $1 }
                     if let run = step["run"] { commandText(run) }
                     if let uses = step["uses"]?.scalar?.string {
                         let action = uses.split(separator: "@").first.map(String.init) ?? uses

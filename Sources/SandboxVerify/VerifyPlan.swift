@@ -129,13 +129,26 @@ public struct PlannedStep: Sendable {
     /// variables of checked words: the cargo feature selections its CI builds
     /// with, `;` between them (SANDBOX_CARGO_FEATURE_SETS); its `swift test`
     /// filters, blank between them (SANDBOX_SWIFT_TEST_FILTERS), and whether that
-    /// discovers the tests (SANDBOX_SWIFT_TEST_DISCOVERY=1).
+    /// discovers the tests (SANDBOX_SWIFT_TEST_DISCOVERY=1); the arguments and
+    /// environment of the pytest run it measures (SANDBOX_PYTEST_ARGUMENTS,
+    /// SANDBOX_PYTEST_ENVIRONMENT, blank between words); the arguments of each
+    /// pylint and mypy it runs, after the tool's name (SANDBOX_PYLINT_RUNS,
+    /// SANDBOX_MYPY_RUNS, `;` between runs); and whether any command of its CI was read
+    /// (SANDBOX_CI_COMMANDS=1).
     mutating func declare(_ declarations: ProjectDeclarations) {
         guard case .run(var configuration) = launch else { return }
+        func runs(_ tool: ProjectTool) -> String {
+            declarations.runs(of: tool).map { ([tool.rawValue] + $0).joined(separator: " ") }.joined(separator: ";")
+        }
         let declared = [
             ("SANDBOX_CARGO_FEATURE_SETS", declarations.cargoFeatureSets.joined(separator: ";")),
             ("SANDBOX_SWIFT_TEST_FILTERS", declarations.swiftTestFilters.joined(separator: " ")),
             ("SANDBOX_SWIFT_TEST_DISCOVERY", declarations.swiftTestDiscovery ? "1" : ""),
+            ("SANDBOX_PYTEST_ARGUMENTS", declarations.pytestArguments.joined(separator: " ")),
+            ("SANDBOX_PYTEST_ENVIRONMENT", declarations.pytestEnvironment.joined(separator: " ")),
+            ("SANDBOX_PYLINT_RUNS", runs(.pylint)),
+            ("SANDBOX_MYPY_RUNS", runs(.mypy)),
+            ("SANDBOX_CI_COMMANDS", declarations.readsCommands ? "1" : ""),
         ]
         for (name, value) in declared where !value.isEmpty {
             try? configuration.setEnvironment(parsing: name + "=" + value)

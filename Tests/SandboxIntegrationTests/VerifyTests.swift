@@ -265,6 +265,68 @@ import Testing
         #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100, "calc alone, measured once")
     }
 
+    /// The commands of the project's CI (here tox's) say how its tools run: pytest's
+    /// doctests, ignored paths and environment, and pylint and mypy on the paths and
+    /// with the options the CI gives them. A variable a trusted tool reads is not passed.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func pythonToolsRunAsTheCIRunsThem() throws {
+        let tox = """
+            [testenv]
+            setenv =
+                CALC_MODE = strict
+                PYTHONPATH = /nowhere
+            commands = pytest --doctest-modules --ignore=broken {posargs}
+
+            [testenv:lint]
+            commands =
+                pylint --disable=missing-module-docstring,missing-function-docstring {toxinidir}/shapes.py
+                mypy --strict shapes.py
+
+            """
+        let shapes = """
+            def area(width, height):
+                \"\"\"The area.
+
+                >>> area(2, 3)
+                6
+                \"\"\"
+                unused = 1
+                return width * height
+
+
+            def perimeter(width, height):
+                return 2 * (width + height)
+
+            """
+        let mode = """
+            import os
+
+
+            def test_mode():
+                assert os.environ.get("CALC_MODE") == "strict"
+                assert "nowhere" not in os.environ.get("PYTHONPATH", "")
+
+            """
+        let out = Harness.temporaryDirectory().appendingPathComponent("out")
+        defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "python/ready",
+            adding: [
+                "tox.ini": tox, "shapes.py": shapes, "test_mode.py": mode,
+                "broken/test_broken.py": "def test_broken():\n    assert False\n",
+            ],
+            options: ["--out", out.path])
+        #expect(status == 1, "\(stderr)")
+        let tools = try String(contentsOf: out.appendingPathComponent("python-tools.stdout"), encoding: .utf8)
+        #expect(tools.contains("pylint 4.1.4 (the policy's)"), "\(tools)")
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 4, "calc's two, test_mode and area's doctest")
+        #expect(Self.gate(verdict, "test-failures")["actual"] as? Int == 0, "broken/ is ignored, as the CI has it")
+        let lint = (Self.gate(verdict, "lint-errors")["reasons"] as? [String]) ?? []
+        #expect(lint.contains { $0.hasPrefix("shapes.py:7") && $0.contains("unused-variable") }, "\(lint)")
+        #expect(!lint.contains { $0.contains("missing-function-docstring") }, "the CI disables it")
+        #expect(lint.contains { $0.hasPrefix("shapes.py:1") && $0.contains("no-untyped-def") }, "mypy --strict")
+    }
+
     /// `python3 -m venv` would import a `venv` package of the tree's own before the
     /// standard library's; the tools step runs Python isolated (-I), so the venv and
     /// its ruff are the real ones.

@@ -166,3 +166,114 @@ struct ProjectDeclarationsTests {
         #expect(format.skipReason(Self.read([:], present: ["clippy.toml"])) != nil)
     }
 }
+
+/// What a Python project's CI runs: its pytest, pylint and mypy commands, read
+/// through allowlists of their options. The inputs follow real projects' files
+/// (jquast/wcwidth's and tkem/cachetools' tox.ini, pytoolz/toolz's workflow).
+struct PythonCommandsTests {
+    static func read(_ files: [String: String]) -> ProjectDeclarations {
+        ProjectDeclarationsTests.read(files)
+    }
+
+    @Test func toxCommandsAreReadAsToxRunsThem() {
+        let tox = """
+            [tox]
+            envlist = pylint, py{38, 39}
+
+            [testenv]
+            deps = -r requirements-tests39.txt
+            setenv = TERM=
+                     THREADING_TESTS = 1
+                     PYTHONPATH = {toxinidir}
+            commands = {envpython} -m pytest --cov-config={toxinidir}/tox.ini {posargs:\\
+                         --verbose \\
+                         --junit-xml=.tox/results.{envname}.xml \\
+                         } \\
+                      --log-format='%(levelname)s %(message)s' \\
+                      tests
+
+            [testenv:pylint]
+            deps = pylint
+            commands = pylint --rcfile={toxinidir}/.pylintrc \\
+                       --ignore=tests,docs,conf.py \\
+                       {posargs:{toxinidir}}/wcwidth
+            ; a comment
+            [testenv:pylint_tests]
+            commands = pylint --rcfile={toxinidir}/.pylintrc \\
+                       --disable=protected-access,unused-argument \\
+                       --load-plugins=tests.plugin \\
+                       tests
+
+            [testenv:mypy]
+            commands =
+                unit: mypy --strict --cache-dir=/tmp/x wcwidth
+                {[testenv:pylint]commands}
+
+            """
+        let declarations = Self.read(["tox.ini": tox])
+        #expect(declarations.uses(.pylint) && declarations.uses(.mypy) && declarations.uses(.pytest))
+        #expect(
+            declarations.runs(of: .pylint) == [
+                ["--rcfile=.pylintrc", "--ignore=tests,docs,conf.py", "--", "wcwidth"],
+                ["--rcfile=.pylintrc", "--disable=protected-access,unused-argument", "--", "tests"],
+            ])
+        #expect(declarations.runs(of: .mypy) == [["--strict", "--", "wcwidth"]])
+        #expect(declarations.pytestArguments == ["--", "tests"])
+        // PYTHONPATH would reach the trusted tools as well as the tests: left out.
+        #expect(declarations.pytestEnvironment == ["TERM=", "THREADING_TESTS=1"])
+        #expect(declarations.readsCommands)
+        #expect(
+            declarations.described.contains(
+                "pylint: tox.ini:18: pylint --rcfile=.pylintrc --ignore=tests,docs,conf.py ./wcwidth"))
+    }
+
+    @Test func theTestRunUnderCoverageIsTheOneMeasured() {
+        let workflow = """
+            jobs:
+              test:
+                env:
+                  COV_CORE_SOURCE: everything
+                  LEVEL: "2"
+                steps:
+                  - run: pip install -e .
+                  - run: |
+                      pytest bench/
+                      coverage run -m pytest --doctest-modules --ignore benchmark --doctest-glob="README.md" toolz/
+                    env:
+                      FAST: yes
+
+            """
+        let declarations = Self.read([".github/workflows/test.yml": workflow])
+        #expect(
+            declarations.pytestArguments == [
+                "--doctest-modules", "--ignore=benchmark", "--doctest-glob=README.md", "--", "toolz/",
+            ])
+        #expect(declarations.pytestEnvironment == ["FAST=yes", "LEVEL=2"])
+    }
+
+    @Test func optionsOutsideTheAllowlistKeepTheirPlaceButNotTheirEffect() {
+        func arguments(_ line: String) -> [String] {
+            Self.read([".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: \(line)\n"]).pytestArguments
+        }
+        // Options with a value of their own take it with them.
+        #expect(
+            arguments("python -m pytest -n 4 -k 'not slow' -p xdist --junitxml out.xml -rfsxX tests") == [
+                "--", "tests",
+            ])
+        #expect(arguments("pytest --cov tabulate --cov-report=xml tests") == ["--", "tests"])
+        // An option this does not know may take a value: no path after it is trusted.
+        #expect(arguments("pytest --doctest-modules --frobnicate tests") == ["--doctest-modules"])
+        // Paths that leave the tree, or are not plain words, choose nothing.
+        #expect(arguments("pytest ../outside tests") == [])
+        #expect(arguments("pytest /etc tests") == [])
+        #expect(
+            arguments("pytest --ignore=../x --doctest-glob=*.rst tests/unit") == [
+                "--doctest-glob=*.rst", "--", "tests/unit",
+            ])
+        // A command that only mentions pytest runs nothing.
+        #expect(arguments("echo pytest --doctest-modules") == [])
+        #expect(
+            !Self.read([".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: echo pytest\n"]).uses(
+                .pytest))
+    }
+}

@@ -1,0 +1,412 @@
+import Yams
+
+/// The Python tools a project's CI runs, as it runs them: each pytest, pylint
+/// and mypy command, with the options that change what the tool judges (pytest's
+/// doctests and ignored paths, mypy's strictness, pylint's disabled checks) and
+/// the paths it names. Every option passes through its tool's allowlist: one
+/// outside it is dropped, and where it may have taken a value, no path after it
+/// is trusted. What comes out are words of letters, digits and a few
+/// punctuation marks, options in their `--name=value` form and paths after `--`.
+extension ProjectDeclarations {
+    struct ToolRun: Sendable, Equatable {
+        var tool: ProjectTool
+        /// Options, then `--` and the paths, when there are any.
+        var arguments: [String]
+        /// Whether the command measures coverage (`coverage run`, `--cov`).
+        var coverage: Bool
+        /// `NAME=VALUE`, checked; for pytest's run only.
+        var environment: [String]
+        /// The command as read.
+        var text: String
+    }
+
+    /// The arguments of each of the CI's commands that run `tool`, in the order read.
+    public func runs(of tool: ProjectTool) -> [[String]] {
+        toolRuns.filter { $0.tool == tool }.map(\.arguments)
+    }
+
+    /// The pytest run the CI measures coverage with, else its first.
+    var measuredTestRun: ToolRun? {
+        let tests = toolRuns.filter { $0.tool == .pytest }
+        return tests.first(where: \.coverage) ?? tests.first
+    }
+
+    /// That run's arguments (SANDBOX_PYTEST_ARGUMENTS).
+    public var pytestArguments: [String] { measuredTestRun?.arguments ?? [] }
+    /// The environment that run sets (SANDBOX_PYTEST_ENVIRONMENT), sorted.
+    public var pytestEnvironment: [String] { measuredTestRun?.environment ?? [] }
+
+    /// The tool one command runs, behind the words that may come first
+    /// (`python -m`, `coverage run … -m`, `poetry run`, variable assignments).
+    static func pythonRun(_ command: [String], environment: [String: String]) -> ToolRun? {
+        let leading: Set<String> = [
+            "sudo", "time", "env", "exec", "!", "coverage", "run", "poetry", "pdm", "uv", "pipenv", "hatch", "xvfb-run",
+        ]
+        for (index, word) in command.enumerated() {
+            let name = word.split(separator: "/").last.map(String.init) ?? word
+            if let (tool, grammar) = OptionGrammar.tools[name] {
+                let before = command[..<index]
+                let after = command[(index + 1)...]
+                let coverage =
+                    before.contains("coverage") || after.contains { $0.hasPrefix("--cov") && $0 != "--no-cov" }
+                let checked = tool == .pytest ? environment.map { "\($0.key)=\($0.value)" }.sorted() : []
+                return ToolRun(
+                    tool: tool, arguments: grammar.read(after), coverage: coverage, environment: checked,
+                    text: command[index...].joined(separator: " "))
+            }
+            let python = name.hasPrefix("python") && isWord(name, alsoAllowing: ".")
+            guard leading.contains(name) || python || word.hasPrefix("-") || word.contains("=") else { return nil }
+        }
+        return nil
+    }
+
+    /// The variables of a workflow's `env` mapping that reach the tests: names
+    /// of capitals, digits and `_` that no trusted tool reads (`PYTHON*`,
+    /// `PYTEST*`, `COV*`, `LD_*` and the like are left out), and values without
+    /// blanks or substitutions.
+    static func environment(_ node: Node?) -> [String: String] {
+        var checked: [String: String] = [:]
+        for (key, value) in node?.mapping ?? [:] {
+            if let name = key.string, let value = value.scalar?.string, reachesTheTests(name, value) {
+                checked[name] = value
+            }
+        }
+        return checked
+    }
+
+    static let trustedVariablePrefixes = [
+        "PYTHON", "PYTEST", "COV", "PIP_", "UV_", "LD_", "SANDBOX", "VIRTUAL_ENV", "PATH", "HOME", "TMP", "TEMP",
+        "GCONV", "LOCPATH", "MALLOC", "GLIBC", "NODE", "SSL_", "HTTP", "HTTPS", "NO_PROXY", "ALL_PROXY", "FTP_PROXY",
+    ]
+
+    static func reachesTheTests(_ name: String, _ value: String) -> Bool {
+        let capitals = name.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }
+        let allowed = Set("-_./:,=+@%".utf8)
+        let plain = value.utf8.allSatisfy { byte in
+            allowed.contains(byte) || (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7a)
+        }
+        return capitals && name.first.map { !$0.isNumber } == true
+            && !trustedVariablePrefixes.contains(where: name.hasPrefix) && plain
+    }
+}
+
+/// The options of one tool that are read, with their values; those that are
+/// known and dropped, with a value or without; anything else is unknown.
+struct OptionGrammar {
+    enum Value {
+        /// A path in the tree: no `..`, not absolute.
+        case path
+        /// A glob of file names.
+        case glob
+        /// Names, `,` between them (checks, modules).
+        case names
+    }
+
+    /// Read options, by every spelling, with their long name and value kind
+    /// (nil for a flag).
+    var kept: [String: (name: String, value: Value?)]
+    /// Dropped options that take a value, and those that may (`--cov [SOURCE]`).
+    var withValue: Set<String>
+    var optionalValue: Set<String> = []
+    /// Dropped flags; short ones also in groups (`-vv`, `-qx`).
+    var flags: Set<String>
+
+    static let tools: [String: (ProjectTool, OptionGrammar)] = [
+        "pytest": (.pytest, pytest), "py.test": (.pytest, pytest), "pylint": (.pylint, pylint), "mypy": (.mypy, mypy),
+    ]
+
+    static let pytest = OptionGrammar(
+        kept: [
+            "--doctest-modules": ("--doctest-modules", nil), "--doctest-glob": ("--doctest-glob", .glob),
+            "--ignore": ("--ignore", .path), "--ignore-glob": ("--ignore-glob", .glob),
+            "--doctest-continue-on-failure": ("--doctest-continue-on-failure", nil),
+            "--strict-markers": ("--strict-markers", nil), "--import-mode": ("--import-mode", .names),
+        ],
+        withValue: [
+            "-c", "--rootdir", "--basetemp", "--junitxml", "--junit-xml", "--junit-prefix", "--durations",
+            "--durations-min", "--log-format", "--log-date-format", "--log-level", "--log-file", "--log-cli-level",
+            "--tb", "--maxfail", "-n", "--numprocesses", "--dist", "--timeout", "-W", "-o", "--override-ini",
+            "--color", "-r", "-p", "--confcutdir", "--cov-report", "--cov-config", "--cov-fail-under", "-m", "-k",
+            "--deselect", "--capture", "--cov-context", "--reruns", "--count", "--html", "--benchmark-columns",
+        ],
+        optionalValue: ["--cov"],
+        flags: [
+            "-v", "-q", "-s", "-x", "-l", "--verbose", "--quiet", "--showlocals", "--exitfirst", "--no-header",
+            "--lf", "--ff", "--nf", "--sw", "--cov-branch", "--cov-append", "--no-cov", "--strict", "--runxfail",
+            "--disable-warnings", "--benchmark-skip", "--benchmark-disable", "--doctest-ignore-import-errors",
+            "--no-cov-on-fail", "--forked",
+        ])
+
+    static let pylint = OptionGrammar(
+        kept: [
+            "--rcfile": ("--rcfile", .path), "--ignore": ("--ignore", .names), "--disable": ("--disable", .names),
+            "-d": ("--disable", .names), "--enable": ("--enable", .names), "-e": ("--enable", .names),
+            "--recursive": ("--recursive", .names),
+        ],
+        withValue: [
+            "-j", "--jobs", "--output-format", "-f", "--reports", "-r", "--score", "-s", "--msg-template",
+            "--fail-under", "--fail-on", "--load-plugins", "--init-hook", "--ignore-patterns", "--ignore-paths",
+            "--output", "--py-version", "--extension-pkg-allow-list", "--extension-pkg-whitelist",
+        ],
+        flags: ["--exit-zero", "-v", "--verbose"])
+
+    static let mypy = OptionGrammar(
+        kept: Dictionary(
+            uniqueKeysWithValues: [
+                "--strict", "--warn-unused-ignores", "--warn-redundant-casts", "--warn-return-any",
+                "--ignore-missing-imports", "--check-untyped-defs", "--disallow-untyped-defs",
+                "--disallow-incomplete-defs", "--no-implicit-optional", "--strict-optional", "--no-strict-optional",
+                "--warn-unreachable", "--explicit-package-bases", "--namespace-packages", "--scripts-are-modules",
+                "--allow-redefinition", "--strict-equality", "--disallow-any-generics", "--no-implicit-reexport",
+                "--disallow-untyped-calls", "--warn-unused-configs",
+            ].map { ($0, (name: $0, value: OptionGrammar.Value?.none)) }
+        ).merging([
+            "--config-file": ("--config-file", .path), "-p": ("--package", .names),
+            "--package": ("--package", .names), "-m": ("--module", .names), "--module": ("--module", .names),
+            "--python-version": ("--python-version", .names),
+        ]) { $1 },
+        withValue: [
+            "--cache-dir", "--junit-xml", "--html-report", "--txt-report", "--linecount-report", "--exclude",
+            "--custom-typeshed-dir", "--python-executable", "--always-true", "--always-false", "--shadow-file",
+        ],
+        flags: [
+            "--install-types", "--non-interactive", "--pretty", "--no-error-summary", "--show-column-numbers",
+            "--no-color-output", "--color-output", "--show-error-codes", "--hide-error-codes", "--show-traceback",
+            "--show-error-context", "--no-incremental", "-v", "--verbose", "--show-absolute-path", "--error-summary",
+        ])
+
+    /// The kept options of a tool's words, each `--name` or `--name=value`,
+    /// then `--` and the paths, when every word was understood.
+    func read(_ words: ArraySlice<String>) -> [String] {
+        var options: [String] = []
+        var paths: [String] = []
+        var pathsTrusted = true
+        var rest = words
+        while let word = rest.popFirst() {
+            if word == "--" {
+                for path in rest {
+                    if let path = Self.treePath(path) { paths.append(path) } else { pathsTrusted = false }
+                }
+                break
+            }
+            guard word.hasPrefix("-"), word.count > 1 else {
+                if let path = Self.treePath(word) { paths.append(path) } else { pathsTrusted = false }
+                continue
+            }
+            let long = word.hasPrefix("--")
+            let name = long ? String(word.prefix { $0 != "=" }) : String(word.prefix(2))
+            let attached: String? =
+                long
+                ? (name.count < word.count ? String(word.dropFirst(name.count + 1)) : nil)
+                : (word.count > 2 ? String(word.dropFirst(2)) : nil)
+            if let (spelled, kind) = kept[name], attached == nil || kind != nil {
+                guard let kind else {
+                    options.append(spelled)
+                    continue
+                }
+                guard let value = attached ?? rest.popFirst() else { break }
+                if let value = Self.checked(value, kind) { options.append(spelled + "=" + value) }
+            } else if withValue.contains(name) {
+                if attached == nil { _ = rest.popFirst() }
+            } else if optionalValue.contains(name) {
+                if attached == nil, let next = rest.first, !next.hasPrefix("-") { _ = rest.popFirst() }
+            } else if flags.contains(word) || !long && word.dropFirst().allSatisfy({ flags.contains("-\($0)") }) {
+                continue
+            } else {
+                pathsTrusted = false
+            }
+        }
+        return options + (pathsTrusted && !paths.isEmpty ? ["--"] + paths : [])
+    }
+
+    /// A path inside the tree, without a leading `./`; nil for anything else.
+    static func treePath(_ word: String) -> String? {
+        var path = Substring(word)
+        while path.hasPrefix("./") { path = path.dropFirst(2) }
+        if path.isEmpty { path = "." }
+        guard ProjectDeclarations.isWord(String(path), alsoAllowing: "-_./"), !path.hasPrefix("/"),
+            !path.split(separator: "/").contains("..")
+        else { return nil }
+        return String(path)
+    }
+
+    /// The value as passed on, or nil where it is not of its kind.
+    static func checked(_ value: String, _ kind: Value) -> String? {
+        switch kind {
+        case .path: treePath(value)
+        case .glob: ProjectDeclarations.isWord(value, alsoAllowing: "-_.*?/") ? value : nil
+        case .names: ProjectDeclarations.isWord(value, alsoAllowing: "-_.,") ? value : nil
+        }
+    }
+}
+
+/// tox's configuration, as tox reads it: INI sections, values continued on
+/// indented lines, commands continued by a trailing `\`, factor conditions
+/// (`unit: pytest`), and substitutions (`{toxinidir}`, `{posargs:DEFAULT}`).
+/// A substitution this does not know makes its word unreadable.
+extension ProjectDeclarations.Walk {
+    mutating func tox(_ text: String) {
+        let sections = ToxINI.sections(text)
+        let base = ToxINI.setenv(sections.first { $0.name == "testenv" })
+        for section in sections where section.name == "testenv" || section.name.hasPrefix("testenv:") {
+            environment = base.merging(ToxINI.setenv(section)) { $1 }
+            for (line, value) in section.values where value.key == "commands" {
+                readsCommands = true
+                for (offset, command) in ToxINI.commandLines(value.text) {
+                    for words in ProjectDeclarations.commands(command) {
+                        read(words, at: "\(file):\(line + offset)")
+                    }
+                }
+            }
+        }
+    }
+}
+
+enum ToxINI {
+    struct Section {
+        var name: String
+        /// Each key's first line and its value's text, continuation lines joined by newlines.
+        var values: [(line: Int, value: (key: String, text: String))]
+    }
+
+    /// A byte that no word may hold: what an unknown substitution becomes.
+    static let unreadable = "\u{1}"
+
+    static func sections(_ text: String) -> [Section] {
+        var sections: [Section] = []
+        var current: Section?
+        var open = false
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            if trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
+            if line.first == " " || line.first == "\t" || line.isEmpty {
+                if open, var section = current, !section.values.isEmpty {
+                    section.values[section.values.count - 1].value.text += "\n" + trimmed
+                    current = section
+                }
+                continue
+            }
+            if line.hasPrefix("[") {
+                if let section = current { sections.append(section) }
+                current = Section(name: String(line.dropFirst().prefix { $0 != "]" }), values: [])
+                open = false
+                continue
+            }
+            guard var section = current, let delimiter = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+                open = false
+                continue
+            }
+            let key = line[..<delimiter].trimmingBlanks
+            section.values.append(
+                (number + 1, (String(key), String(line[line.index(after: delimiter)...].trimmingBlanks))))
+            current = section
+            open = true
+        }
+        if let section = current { sections.append(section) }
+        return sections
+    }
+
+    /// A `setenv` value's variables that reach the tests.
+    static func setenv(_ section: Section?) -> [String: String] {
+        var variables: [String: String] = [:]
+        for (_, value) in section?.values ?? [] where value.key == "setenv" {
+            for line in value.text.split(separator: "\n") {
+                guard let equals = line.firstIndex(of: "=") else { continue }
+                let name = String(line[..<equals].trimmingBlanks)
+                let text = substituted(String(line[line.index(after: equals)...].trimmingBlanks))
+                if ProjectDeclarations.reachesTheTests(name, text) { variables[name] = text }
+            }
+        }
+        return variables
+    }
+
+    /// The commands of a `commands` value, each with its line's offset from the
+    /// key's: lines joined where one ends in `\`, factor conditions taken off,
+    /// substitutions made.
+    static func commandLines(_ text: String) -> [(Int, String)] {
+        var commands: [(Int, String)] = []
+        var pending: (Int, String)?
+        for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = String(line)
+            let continued = line.hasSuffix("\\")
+            if continued { line.removeLast() }
+            if pending == nil { pending = (offset, "") }
+            pending!.1 += line + " "
+            if !continued, let (start, command) = pending {
+                commands.append((start, substituted(withoutFactors(command))))
+                pending = nil
+            }
+        }
+        if let (start, command) = pending { commands.append((start, substituted(withoutFactors(command)))) }
+        return commands.filter { !$0.1.allSatisfy { $0 == " " } }
+    }
+
+    /// `py39,unit: pytest` → `pytest`.
+    static func withoutFactors(_ line: String) -> String {
+        let trimmed = line.drop { $0 == " " }
+        let head = trimmed.prefix { $0 != " " }
+        guard head.count > 1, head.hasSuffix(":"), !head.hasPrefix("{"),
+            ProjectDeclarations.isWord(String(head.dropLast()), alsoAllowing: "-_,!.{}")
+        else { return line }
+        return String(trimmed.dropFirst(head.count))
+    }
+
+    /// tox's substitutions: the tree's root, the default of the positional
+    /// arguments, the environment's python and scripts; any other is unreadable.
+    static func substituted(_ text: String) -> String {
+        var result = ""
+        var rest = Substring(text)
+        while let open = rest.firstIndex(of: "{") {
+            result += rest[..<open]
+            var depth = 0
+            var close: Substring.Index?
+            for index in rest[open...].indices {
+                if rest[index] == "{" { depth += 1 }
+                if rest[index] == "}" {
+                    depth -= 1
+                    if depth == 0 {
+                        close = index
+                        break
+                    }
+                }
+            }
+            guard let close else {
+                result += unreadable
+                return result
+            }
+            let inside = String(rest[rest.index(after: open)..<close])
+            var after = rest.index(after: close)
+            switch inside {
+            case "toxinidir":
+                // The tree's root: `{toxinidir}/x` is the tree's `x`.
+                if after < rest.endIndex, rest[after] == "/" {
+                    after = rest.index(after: after)
+                } else {
+                    result += "."
+                }
+            case "posargs": break
+            case "envpython": result += "python"
+            case "envbindir": result += "bin"
+            case "/": result += "/"
+            case ":": result += ":"
+            default:
+                if inside.hasPrefix("posargs:") {
+                    result += substituted(String(inside.dropFirst("posargs:".count)))
+                } else {
+                    result += unreadable
+                }
+            }
+            rest = rest[after...]
+        }
+        return result + rest
+    }
+}
+
+extension Substring {
+    var trimmingBlanks: Substring {
+        let start = drop { $0 == " " || $0 == "\t" }
+        guard let last = start.lastIndex(where: { $0 != " " && $0 != "\t" }) else { return start[start.endIndex...] }
+        return start[...last]
+    }
+}
