@@ -250,6 +250,7 @@ extension ProjectDeclarations.Walk {
         let base = ToxINI.setenv(sections.first { $0.name == "testenv" })
         for section in sections where section.name == "testenv" || section.name.hasPrefix("testenv:") {
             environment = base.merging(ToxINI.setenv(section)) { $1 }
+            let runs = toolRuns.count
             for (line, value) in section.values where value.key == "commands" {
                 readsCommands = true
                 for (offset, command) in ToxINI.commandLines(value.text) {
@@ -257,6 +258,12 @@ extension ProjectDeclarations.Walk {
                         read(words, at: "\(file):\(line + offset)")
                     }
                 }
+            }
+            // The tests are those of the default environment and of the ones named
+            // for an interpreter or for testing (py311, tests, unit-cov); a
+            // benchmark's or a docs build's pytest is not the test run.
+            if !ToxINI.runsTheTests(section.name) {
+                toolRuns[runs...].removeAll { $0.tool == .pytest }
             }
         }
     }
@@ -305,6 +312,13 @@ enum ToxINI {
         }
         if let section = current { sections.append(section) }
         return sections
+    }
+
+    static func runsTheTests(_ section: String) -> Bool {
+        guard section.hasPrefix("testenv:") else { return section == "testenv" }
+        return section.dropFirst("testenv:".count).split(whereSeparator: { $0 == "-" || $0 == "_" }).contains {
+            $0.hasPrefix("py") || ["test", "tests", "unit", "coverage", "cov"].contains($0)
+        }
     }
 
     /// A `setenv` value's variables that reach the tests.

@@ -209,6 +209,9 @@ struct PythonCommandsTests {
                 unit: mypy --strict --cache-dir=/tmp/x wcwidth
                 {[testenv:pylint]commands}
 
+            [testenv:benchmark]
+            commands = pytest {posargs:testing/benchmark.py}
+
             """
         let declarations = Self.read(["tox.ini": tox])
         #expect(declarations.uses(.pylint) && declarations.uses(.mypy) && declarations.uses(.pytest))
@@ -270,6 +273,10 @@ struct PythonCommandsTests {
             arguments("pytest --ignore=../x --doctest-glob=*.rst tests/unit") == [
                 "--doctest-glob=*.rst", "--", "tests/unit",
             ])
+        // A benchmark environment's pytest is not the test run; an unreadable one is nothing.
+        let benchmark =
+            "[testenv]\ncommands = {env:CMD:pytest} {posargs}\n[testenv:benchmark]\ncommands = pytest bench.py\n"
+        #expect(Self.read(["tox.ini": benchmark]).pytestArguments == [])
         // A command that only mentions pytest runs nothing.
         #expect(arguments("echo pytest --doctest-modules") == [])
         #expect(
