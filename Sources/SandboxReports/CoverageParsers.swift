@@ -22,7 +22,8 @@ public enum CoberturaParser {
                 }
                 var record = report.files.removeValue(forKey: path) ?? CoverageReport.File(path: path)
                 for line in lines {
-                    guard let number = line["number"].flatMap({ Int($0) }), number >= 0,
+                    guard let number = line["number"].flatMap({ Int($0) }),
+                        (0...ReportLimits.maximumLine).contains(number),
                         let hits = line["hits"].flatMap({ UInt64($0) })
                     else { throw ReportError(file: file, reason: "a <line> in \(path) without a number or hits") }
                     record.hits[number] = max(record.hits[number] ?? 0, hits)
@@ -58,7 +59,8 @@ public enum LcovParser {
                 report.files[current!] = report.files[current!] ?? CoverageReport.File(path: current!)
             } else if line.hasPrefix("DA:") {
                 let fields = line.dropFirst(3).split(separator: ",")
-                guard let path = current, fields.count >= 2, let number = Int(fields[0]), number >= 0,
+                guard let path = current, fields.count >= 2, let number = Int(fields[0]),
+                    (0...ReportLimits.maximumLine).contains(number),
                     let count = UInt64(fields[1])
                 else { throw ReportError(file: file, position: "line \(lineNumber)", reason: "malformed DA record") }
                 records += 1
@@ -110,7 +112,8 @@ public enum GoCoverProfileParser {
                 throw ReportError(file: file, reason: "more than \(CoverageReport.maximumRecords) blocks")
             }
             if let previous = blocks[path]?[key] {
-                let merged = mode == "set" ? (previous.count > 0 || count > 0 ? 1 : 0) : previous.count &+ count
+                let merged =
+                    mode == "set" ? (previous.count > 0 || count > 0 ? 1 : 0) : previous.count.saturatingAdd(count)
                 blocks[path]![key] = (statements, merged)
             } else {
                 blocks[path, default: [:]][key] = (statements, count)
@@ -122,7 +125,7 @@ public enum GoCoverProfileParser {
             for (position, block) in fileBlocks {
                 // "startLine.startColumn,endLine.endColumn": keyed by where it starts.
                 let start = position.split(separator: ",")[0].split(separator: ".")
-                guard start.count == 2, let line = Int(start[0]), (0...(1 << 40)).contains(line),
+                guard start.count == 2, let line = Int(start[0]), (0...ReportLimits.maximumLine).contains(line),
                     let column = Int(start[1]),
                     column >= 0
                 else {

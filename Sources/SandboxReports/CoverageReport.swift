@@ -56,7 +56,7 @@ public struct CoverageReport: Equatable, Sendable {
     /// Adds `count` hits to `line` of `path`: repeated records of a file merge.
     mutating func record(path: String, line: Int, count: UInt64) {
         // In place: copying the file's table for every record would be quadratic.
-        files[path, default: File(path: path)].hits[line, default: 0] &+= count
+        files[path, default: File(path: path)].hits[line, default: 0].addSaturating(count)
     }
 
     /// Records beyond this in one report are refused: a report cannot make the
@@ -66,5 +66,17 @@ public struct CoverageReport: Equatable, Sendable {
     /// Keeps only the files `include` accepts (drop tests or generated code).
     public func filtered(_ include: (String) -> Bool) -> CoverageReport {
         CoverageReport(unit: unit, files: files.filter { include($0.key) })
+    }
+}
+
+extension UInt64 {
+    /// Hit counts add up to the largest count, never around it.
+    mutating func addSaturating(_ other: UInt64) {
+        self = saturatingAdd(other)
+    }
+
+    func saturatingAdd(_ other: UInt64) -> UInt64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
     }
 }

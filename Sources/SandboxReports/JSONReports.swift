@@ -40,8 +40,8 @@ public enum CoveragePyJSONParser {
         var report = CoverageReport()
         for (path, lines) in decoded.files {
             var record = CoverageReport.File(path: path)
-            for line in lines.executed_lines { record.hits[line] = 1 }
-            for line in lines.missing_lines { record.hits[line] = 0 }
+            for line in lines.executed_lines { record.hits[try ReportLimits.line(line, in: path, file: file)] = 1 }
+            for line in lines.missing_lines { record.hits[try ReportLimits.line(line, in: path, file: file)] = 0 }
             report.files[path] = record
         }
         return report
@@ -76,7 +76,8 @@ public enum LLVMCovJSONParser {
         for datum in decoded.data {
             for entry in datum.files {
                 let lines = entry.summary.lines
-                guard lines.count >= 0, (0...lines.count).contains(lines.covered) else {
+                guard (0...ReportLimits.maximumCount).contains(lines.count), (0...lines.count).contains(lines.covered)
+                else {
                     throw ReportError(
                         file: file,
                         reason: "\(entry.filename): \(lines.covered) of \(lines.count) lines covered is impossible")

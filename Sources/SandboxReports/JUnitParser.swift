@@ -19,7 +19,7 @@ public enum JUnitParser {
         }
         // A summary that declares more errors than there are records (gotestsum
         // reports a package that failed to build only there) still counts.
-        let declared = Int(root["errors"] ?? "") ?? 0
+        let declared = try ReportLimits.declaredCount(root["errors"], "errors", file: file)
         let recorded = report.cases.filter { $0.outcome == .errored }.count
         report.unrecordedErrors = max(0, declared - recorded)
         return report

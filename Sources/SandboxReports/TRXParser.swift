@@ -19,7 +19,7 @@ public enum TRXParser {
         for result in elements("Results", in: root).flatMap({ elements("UnitTestResult", in: $0) }) {
             try collect(result, methods: methods, file: file, into: &report)
         }
-        report.unrecordedErrors = unrecordedErrors(root, recorded: report)
+        report.unrecordedErrors = try unrecordedErrors(root, recorded: report, file: file)
         return report
     }
 
@@ -72,11 +72,13 @@ public enum TRXParser {
 
     /// Failures the counters declare beyond the recorded ones; an aborted or
     /// errored run with nothing recorded as failing is one error.
-    static func unrecordedErrors(_ root: XMLElement, recorded: TestReport) -> Int {
+    static func unrecordedErrors(_ root: XMLElement, recorded: TestReport, file: String) throws(ReportError) -> Int {
         guard let summary = element("ResultSummary", in: root) else { return 0 }
         let counters = element("Counters", in: summary)
-        let declared = ["failed", "error", "timeout", "aborted"].map { counters?[$0].flatMap { Int($0) } ?? 0 }
-            .reduce(0, +)
+        var declared = 0
+        for name in ["failed", "error", "timeout", "aborted"] {
+            declared += try ReportLimits.declaredCount(counters?[name], name, file: file)
+        }
         let failing = recorded.failed + recorded.errors
         let missing = max(0, declared - failing)
         if missing == 0, failing == 0, ["Aborted", "Error"].contains(summary["outcome"] ?? "") { return 1 }
