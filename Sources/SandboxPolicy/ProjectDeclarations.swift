@@ -108,6 +108,8 @@ public struct ProjectDeclarations: Sendable, Equatable {
     /// is not valid YAML declares nothing.
     public static func read(files: [(path: String, bytes: [UInt8])], present markers: [String]) -> ProjectDeclarations {
         var declarations = ProjectDeclarations()
+        var runsOtherCommands = false
+        var invokesTox = false
         for marker in markers.sorted() {
             if let tool = markerFiles[marker] {
                 declarations.facts.append(Fact(tool: tool, source: marker, evidence: "present"))
@@ -128,6 +130,17 @@ public struct ProjectDeclarations: Sendable, Equatable {
             declarations.swiftTestRuns += walk.swiftTestRuns
             declarations.toolRuns += walk.toolRuns
             declarations.readsCommands = declarations.readsCommands || walk.readsCommands
+            if path != "tox.ini" {
+                runsOtherCommands = runsOtherCommands || walk.readsCommands
+                invokesTox = invokesTox || walk.invokesTox
+            }
+        }
+        // tox.ini says what CI runs only where the CI runs tox, or where it has
+        // no other commands to read: a workflow that runs pytest itself beside a
+        // tox.ini of old environments runs pytest as the workflow says.
+        if runsOtherCommands && !invokesTox {
+            declarations.facts.removeAll { $0.source == "tox.ini" || $0.source.hasPrefix("tox.ini:") }
+            declarations.toolRuns.removeAll(where: \.fromTox)
         }
         return declarations
     }
@@ -292,6 +305,7 @@ public struct ProjectDeclarations: Sendable, Equatable {
         var swiftTestRuns: [SwiftTestRun] = []
         var toolRuns: [ToolRun] = []
         var readsCommands = false
+        var invokesTox = false
         /// The environment the commands being read run with (a workflow's,
         /// job's and step's `env`, a tox environment's `setenv`), checked.
         var environment: [String: String] = [:]
@@ -340,10 +354,12 @@ public struct ProjectDeclarations: Sendable, Equatable {
             if let (tool, text) = ProjectDeclarations.tool(command) {
                 record(Fact(tool: tool, source: place, evidence: String(text.prefix(120))))
             }
-            if let run = ProjectDeclarations.pythonRun(command, environment: environment) {
+            if var run = ProjectDeclarations.pythonRun(command, environment: environment) {
                 record(Fact(tool: run.tool, source: place, evidence: String(run.text.prefix(120))))
+                run.fromTox = file == "tox.ini"
                 toolRuns.append(run)
             }
+            if ProjectDeclarations.invoked(command, among: ["tox"]) != nil { invokesTox = true }
             if let at = command.firstIndex(where: { $0 == "cargo" || $0.hasSuffix("/cargo") }),
                 let set = ProjectDeclarations.cargoFeatureSet(Array(command[(at + 1)...])),
                 !cargoFeatureSets.contains(set)

@@ -18,6 +18,8 @@ extension ProjectDeclarations {
         var environment: [String]
         /// The command as read.
         var text: String
+        /// Whether tox.ini says so.
+        var fromTox = false
     }
 
     /// The arguments of each of the CI's commands that run `tool`, in the order read.
@@ -39,21 +41,29 @@ extension ProjectDeclarations {
     /// The tool one command runs, behind the words that may come first
     /// (`python -m`, `coverage run … -m`, `poetry run`, variable assignments).
     static func pythonRun(_ command: [String], environment: [String: String]) -> ToolRun? {
+        guard let index = invoked(command, among: Set(OptionGrammar.tools.keys)) else { return nil }
+        let name = command[index].split(separator: "/").last.map(String.init) ?? command[index]
+        guard let (tool, grammar) = OptionGrammar.tools[name] else { return nil }
+        let before = command[..<index]
+        let after = command[(index + 1)...]
+        let coverage = before.contains("coverage") || after.contains { $0.hasPrefix("--cov") && $0 != "--no-cov" }
+        let checked = tool == .pytest ? environment.map { "\($0.key)=\($0.value)" }.sorted() : []
+        return ToolRun(
+            tool: tool, arguments: grammar.read(after), coverage: coverage, environment: checked,
+            text: command[index...].joined(separator: " "))
+    }
+
+    /// Where in a command one of `names` is what runs: its first word, or after
+    /// the words that may come first (`python -m`, `coverage run … -m`, `poetry
+    /// run`, `pipx run`, variable assignments); nil where it is only mentioned.
+    static func invoked(_ command: [String], among names: Set<String>) -> Int? {
         let leading: Set<String> = [
-            "sudo", "time", "env", "exec", "!", "coverage", "run", "poetry", "pdm", "uv", "pipenv", "hatch", "xvfb-run",
+            "sudo", "time", "env", "exec", "!", "coverage", "run", "poetry", "pdm", "uv", "uvx", "pipx", "pipenv",
+            "hatch", "xvfb-run",
         ]
         for (index, word) in command.enumerated() {
             let name = word.split(separator: "/").last.map(String.init) ?? word
-            if let (tool, grammar) = OptionGrammar.tools[name] {
-                let before = command[..<index]
-                let after = command[(index + 1)...]
-                let coverage =
-                    before.contains("coverage") || after.contains { $0.hasPrefix("--cov") && $0 != "--no-cov" }
-                let checked = tool == .pytest ? environment.map { "\($0.key)=\($0.value)" }.sorted() : []
-                return ToolRun(
-                    tool: tool, arguments: grammar.read(after), coverage: coverage, environment: checked,
-                    text: command[index...].joined(separator: " "))
-            }
+            if names.contains(name) { return index }
             let python = name.hasPrefix("python") && isWord(name, alsoAllowing: ".")
             guard leading.contains(name) || python || word.hasPrefix("-") || word.contains("=") else { return nil }
         }

@@ -277,6 +277,17 @@ struct PythonCommandsTests {
         let benchmark =
             "[testenv]\ncommands = {env:CMD:pytest} {posargs}\n[testenv:benchmark]\ncommands = pytest bench.py\n"
         #expect(Self.read(["tox.ini": benchmark]).pytestArguments == [])
+        // tox.ini speaks for the CI where the CI runs tox, or runs nothing readable.
+        let legacy = "[testenv:coverage]\ncommands = py.test --doctest-glob=README.rst --cov schema\n"
+        let pytest = "jobs:\n  t:\n    steps:\n      - run: pytest\n"
+        let direct = Self.read([".github/workflows/ci.yml": pytest, "tox.ini": legacy])
+        #expect(direct.pytestArguments == [] && direct.facts.allSatisfy { !$0.source.hasPrefix("tox.ini") })
+        let tox = "jobs:\n  t:\n    steps:\n      - run: python -m tox -e coverage\n"
+        #expect(
+            Self.read([".github/workflows/ci.yml": tox, "tox.ini": legacy]).pytestArguments == [
+                "--doctest-glob=README.rst"
+            ])
+        #expect(Self.read(["tox.ini": legacy]).pytestArguments == ["--doctest-glob=README.rst"])
         // A command that only mentions pytest runs nothing.
         #expect(arguments("echo pytest --doctest-modules") == [])
         #expect(
