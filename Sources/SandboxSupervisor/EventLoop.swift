@@ -27,6 +27,12 @@ struct EventLoop {
     /// The seccomp listener, once the command has sent it.
     var listener: FileDescriptor?
     var initExited: Clock.Instant?
+    /// When a signal was passed on, where the step must end soon after it.
+    var relayed: Clock.Instant?
+    /// How long a step is given to end once a signal was passed on to it, when
+    /// it must (verify's): the command runs as its namespace's init, which the
+    /// kernel spares every signal it has no handler for.
+    var endsAfterSignal: UInt64?
 
     static let chunk = 64 << 10
     static let cpuCheckInterval: UInt64 = 200_000_000
@@ -64,6 +70,9 @@ struct EventLoop {
             if initExited == nil && watchCPU, let used = cgroup?.usage().cpuNanoseconds, used >= cpuLimit {
                 terminate(.cpuTime)
             }
+            if initExited == nil, let relayed, let grace = endsAfterSignal, now - relayed >= grace {
+                kill(process.initPid, SIGKILL)
+            }
             var fds: [pollfd] = []
             var roles: [Role] = []
             func watch(_ fd: FileDescriptor, _ role: Role) {
@@ -89,6 +98,9 @@ struct EventLoop {
                 initExited.map { Self.drainGrace - min(Self.drainGrace, now - $0) }
                 ?? (deadline > now ? deadline - now : 0)
             if watchCPU && initExited == nil { waitNanos = min(waitNanos, Self.cpuCheckInterval) }
+            if initExited == nil, let relayed, let grace = endsAfterSignal {
+                waitNanos = min(waitNanos, grace - min(grace, now - relayed))
+            }
             let waitMillis = Int32(min((waitNanos + 999_999) / 1_000_000, 60_000))
             let ready = poll(&fds, nfds_t(fds.count), waitMillis)
             if ready < 0 {
@@ -105,7 +117,10 @@ struct EventLoop {
                 case .listener: answerRefusedCall(revents: fd.revents)
                 case .initExit: initExited = Clock.now()
                 case .signal:
-                    while let signal = signals?.next() { kill(process.initPid, signal) }
+                    while let signal = signals?.next() {
+                        kill(process.initPid, signal)
+                        relayed = relayed ?? Clock.now()
+                    }
                 }
             }
         }

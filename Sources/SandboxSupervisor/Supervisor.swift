@@ -13,6 +13,10 @@ public struct Supervisor: Sendable {
     /// Signals received by `sandbox` itself that are passed on to the command
     /// (SIGINT, SIGTERM, SIGHUP). Only the CLI turns this on.
     public var relaysSignals = false
+    /// A relay that outlives each run (verify's), used in place of one of the
+    /// run's own: what arrives during a step is passed on to it, and stays
+    /// recorded for the caller; a step still running 5 s later is killed.
+    public var sharedSignals: SignalRelay?
     public init(host: HostLayout? = nil, cgroups: CgroupHost? = nil) {
         hostOverride = host
         cgroupsOverride = cgroups
@@ -155,8 +159,9 @@ public struct Supervisor: Sendable {
     ) throws -> StepResult {
         var cgroup: (any StepCgroup)?
         defer { cgroup?.destroy() }
-        let signals = relaysSignals ? SignalRelay() : nil
-        defer { signals?.restore() }
+        let own = sharedSignals == nil && relaysSignals ? SignalRelay() : nil
+        defer { own?.restore() }
+        let signals = sharedSignals ?? own
         // The group is made and joined while init builds the root: the cgroup
         // lock's grace period then costs the step nothing it would not wait anyway.
         let process = try SandboxLauncher.launch(prepared.plan) { pid in
@@ -180,6 +185,7 @@ public struct Supervisor: Sendable {
             process: process, pidfd: pidfd, configuration: configuration, cgroup: cgroup,
             outputs: [OutputChannel(stdout), OutputChannel(stderr)], signals: signals, started: started)
         loop.configurationOperations = prepared.plan.operations
+        if sharedSignals != nil { loop.endsAfterSignal = 5_000_000_000 }
         // The loop enforces the deadline itself; the watchdog holds it even when the
         // loop is stuck writing to a reader that stopped reading.
         let deadline = started + configuration.limits.timeout.milliseconds * 1_000_000

@@ -9,6 +9,8 @@ import SandboxPolicy
 struct PlanExecution {
     let runner: any SandboxRunner
     let workspaceSize: ByteSize
+    /// The signal that stops the run, once one has arrived.
+    var interrupted: () -> Int32? = { nil }
 
     /// What a step left: how its sandbox ended, what it wrote, and each report's
     /// bytes as read from inside (or why they could not be read).
@@ -23,10 +25,20 @@ struct PlanExecution {
     func run(
         _ plan: VerifyPlan, on source: SourceTree, progress: (VerifyProgress) -> Void, finished: (StepRun) -> Void
     ) throws(VerifyError) -> [String] {
-        let work = try Workspace(
-            copying: source.path, excluding: plan.copyExclude, runner: runner, size: workspaceSize)
+        let work: Workspace
+        do {
+            work = try Workspace(
+                copying: source.path, excluding: plan.copyExclude, runner: runner, size: workspaceSize)
+        } catch {
+            throw interrupted().map { .interrupted($0) } ?? error
+        }
         for step in plan.steps { progress(.queued(step.label)) }
         for step in plan.steps {
+            // A signal stops everything: the step it reached was given it.
+            if let signal = interrupted() {
+                work.remove()
+                throw .interrupted(signal)
+            }
             if let reason = step.skipped {
                 progress(.skipped(step.label, reason))
                 continue
@@ -42,6 +54,10 @@ struct PlanExecution {
             let ran = run(step, in: work)
             progress(.done(step.label, ran.run.result))
             finished(ran)
+        }
+        if let signal = interrupted() {
+            work.remove()
+            throw .interrupted(signal)
         }
         return work.notes + (work.remove().map { [$0] } ?? [])
     }

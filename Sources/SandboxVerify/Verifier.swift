@@ -54,15 +54,24 @@ public struct Verifier: Sendable {
     public var workspaceSize = ByteSize.gibibytes(4)
     /// Keep each report file's bytes in its step's record (for `--out`).
     public var keepsReportFiles = false
+    /// The signals that stop verification (SIGINT, SIGTERM, SIGHUP, SIGQUIT):
+    /// the step running is given the signal, no later step starts, the working
+    /// copy is removed, and `verify` throws `.interrupted`.
+    var interruption: SignalRelay?
 
     /// A verifier whose steps run under the supervisor. Call `verify` while this
     /// process is still single-threaded: as root it first unshares its mounts.
-    public init(_ trusted: TrustedPolicies) {
-        let supervisor = Supervisor(host: HostProbe.layout(), cgroups: CgroupHost.detect())
+    /// With `stopsOnSignals`, those signals are caught from here on (by every
+    /// thread started later too) and stop it.
+    public init(_ trusted: TrustedPolicies, stopsOnSignals: Bool = false) {
+        let interruption = stopsOnSignals ? SignalRelay() : nil
+        var supervisor = Supervisor(host: HostProbe.layout(), cgroups: CgroupHost.detect())
+        supervisor.sharedSignals = interruption
         let isolate: @Sendable () throws -> Void = {
             if geteuid() == 0 { try HostProbe.privateMountNamespace() }
         }
         self.init(policies: trusted.policies, images: trusted.images, runner: supervisor, isolateMounts: isolate)
+        self.interruption = interruption
     }
 
     /// With another runner than the supervisor: for this package's tests only.
@@ -90,7 +99,10 @@ public struct Verifier: Sendable {
             throw .sandbox("cannot give the working copy a mount namespace of its own: \(error)")
         }
         var evidence = EvidenceGathering(keepsReportFiles: keepsReportFiles)
-        let copyNotes = try PlanExecution(runner: runner, workspaceSize: workspaceSize).run(
+        let interruption = self.interruption
+        let execution = PlanExecution(
+            runner: runner, workspaceSize: workspaceSize, interrupted: { interruption?.arrived() })
+        let copyNotes = try execution.run(
             plan, on: source, progress: progress, finished: { evidence.add($0) })
         let notes = copyNotes + (runner.enforcementNote.map { [$0] } ?? []) + plan.notes
         let verdict = VerdictEngine.evaluate(evidence.records.map(\.evidence), gates: plan.gates, notes: notes)

@@ -11,11 +11,17 @@ public enum VerifyError: Error, CustomStringConvertible, Sendable {
     case output(String)
     /// The sandbox itself could not run (exit 3).
     case sandbox(String)
+    /// A signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) stopped the run before its
+    /// verdict; the step running was given it, and the working copy removed
+    /// (exit 128 + the signal's number).
+    case interrupted(Int32)
 
     public var description: String {
         switch self {
         case .usage(let message), .output(let message), .sandbox(let message): message
         case .policy(let errors): errors.map(\.description).joined(separator: "\n")
+        case .interrupted(let signal):
+            "interrupted by signal \(signal): no verdict; the step running was stopped and the working copy removed"
         }
     }
 }

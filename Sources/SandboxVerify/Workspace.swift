@@ -17,20 +17,38 @@ struct Workspace {
     var notes: [String] = []
     /// Where the copy is made, read and emptied from.
     let runner: any SandboxRunner
+    /// `lock` in the parent, held (flock) for as long as this run lasts: a copy
+    /// whose lock nobody holds was left by a run that was killed.
+    let lock: Int32
+
+    static let directory = "/tmp"
+    static let prefix = "sandbox-verify"
 
     /// `excluding` names entries at the tree's root that are not copied.
     init(copying tree: String, excluding: [String] = [], runner: any SandboxRunner, size: ByteSize) throws(VerifyError)
     {
+        let abandoned = Self.removeAbandoned(runner: runner)
         do {
-            parent = try Descriptor.makeTemporaryDirectory(prefix: "sandbox-verify")
+            parent = try Descriptor.makeTemporaryDirectory(in: Self.directory, prefix: Self.prefix)
         } catch {
             throw .sandbox("cannot create a working copy: \(error)")
         }
         path = parent + "/tree"
         self.runner = runner
+        lock = open(parent + "/lock", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if lock >= 0 { close(lock) }
+            unlink(parent + "/lock")
+            rmdir(parent)
+            throw .sandbox("cannot lock the working copy \(parent): \(reason)")
+        }
+        notes = abandoned
         let identity = Supervisor.hostIdentity
         guard mkdir(path, 0o755) == 0, chown(path, identity.uid, identity.gid) == 0 else {
             rmdir(path)
+            unlink(parent + "/lock")
+            close(lock)
             rmdir(parent)
             throw .sandbox("cannot hand the working copy to the sandbox's uid \(identity.uid)")
         }
@@ -127,8 +145,15 @@ struct Workspace {
     /// Empties and removes the copy; returns what could not be removed, if anything.
     @discardableResult
     func remove() -> String? {
+        defer { close(lock) }
+        return Self.remove(path, in: parent, mounted: mounted, runner: runner)
+    }
+
+    static func remove(_ path: String, in parent: String, mounted: Bool, runner: any SandboxRunner) -> String? {
         if mounted {
             umount2(path, Int32(MNT_DETACH))
+        } else if rmdir(path) == 0 || errno == ENOENT {
+            // Empty already (a tmpfs that went with its killed run's mounts).
         } else {
             // Inside a sandbox, as the steps' own uid: modes they set cannot stop it.
             var clean = RunConfiguration(command: [
@@ -141,10 +166,42 @@ struct Workspace {
                     + String(decoding: run.stderr.prefix(300), as: UTF8.self)
             }
         }
-        guard rmdir(path) == 0, rmdir(parent) == 0 else {
+        guard rmdir(path) == 0 || errno == ENOENT, unlink(parent + "/lock") == 0 || errno == ENOENT, rmdir(parent) == 0
+        else {
             return "could not remove the working copy \(parent): \(String(cString: strerror(errno)))"
         }
         return nil
+    }
+
+    /// Removes the working copies that runs of this user left when they were
+    /// killed (SIGKILL, a crash): a copy of ours (0700, this uid's) whose lock
+    /// no run holds. Returns what could not be removed, for the verdict's notes.
+    static func removeAbandoned(runner: any SandboxRunner) -> [String] {
+        guard let listing = opendir(directory) else { return [] }
+        var names: [String] = []
+        while let entry = readdir(listing) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasPrefix(prefix + "-") { names.append(name) }
+        }
+        closedir(listing)
+        var failures: [String] = []
+        for name in names {
+            let parent = directory + "/" + name
+            var info = stat()
+            guard lstat(parent, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid(),
+                info.st_mode & 0o777 == 0o700
+            else { continue }
+            let held = open(parent + "/lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            guard held >= 0 else { continue }
+            defer { close(held) }
+            guard flock(held, LOCK_EX | LOCK_NB) == 0 else { continue }
+            if let failure = remove(parent + "/tree", in: parent, mounted: false, runner: runner) {
+                failures.append("a working copy a killed run left: " + failure)
+            }
+        }
+        return failures
     }
 }
 

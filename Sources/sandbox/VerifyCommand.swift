@@ -66,7 +66,10 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        var verifier = Verifier(try policy.load())
+        // From here, SIGINT, SIGTERM, SIGHUP and SIGQUIT stop verify cleanly: the
+        // step running is given the signal, the working copy is removed, and the
+        // exit is 128 + its number.
+        var verifier = Verifier(try policy.load(), stopsOnSignals: true)
         verifier.workspaceSize = try workspaceBound()
         verifier.keepsReportFiles = out != nil
         let outputs = self.outputs
@@ -109,6 +112,7 @@ enum Failure {
             switch error {
             case .usage, .policy, .output: throw ExitCode(2)
             case .sandbox: throw ExitCode(3)
+            case .interrupted(let signal): throw ExitCode(128 + signal)
             }
         }
     }

@@ -1111,3 +1111,105 @@ import Testing
         #expect(verify.stderr == "sandbox: " + expected)
     }
 }
+
+/// How verify ends when it is stopped: a signal stops the step running and
+/// removes the working copy; a run killed outright leaves its copy to the next.
+/// The step's shell has no handler for SIGINT, so the kernel spares it (it is
+/// its namespace's init): verify kills it when it has not ended soon after.
+@Suite(.serialized) struct VerifyInterruptionTests {
+    static let available = VerifyTests.available
+
+    /// Policies with two languages: `waits` sleeps in its one step, `quick` ends at once.
+    static func policies(in parent: URL) throws -> URL {
+        let policies = parent.appendingPathComponent("policies")
+        let images = parent.appendingPathComponent("images")
+        for directory in [policies, images] {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
+        try FileManager.default.copyItem(
+            at: Harness.packageRoot.appendingPathComponent("policies/defaults.yaml"),
+            to: policies.appendingPathComponent("defaults.yaml"))
+        try "image: shell\nrequires: [/bin/sh]\n".write(
+            to: images.appendingPathComponent("shell.yaml"), atomically: true, encoding: .utf8)
+        for (language, command) in [("waits", "echo started; sleep 120"), ("quick", "true")] {
+            let policy = """
+                language: \(language)
+                detect: [\(language).txt]
+                image: shell
+                steps:
+                  - name: step
+                    kind: build
+                    run: [/bin/sh, -c, "\(command)"]
+
+                """
+            try policy.write(to: policies.appendingPathComponent("\(language).yaml"), atomically: true, encoding: .utf8)
+        }
+        return policies
+    }
+
+    static func tree(_ language: String, in parent: URL) throws -> URL {
+        let tree = parent.appendingPathComponent(language)
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        try "".write(to: tree.appendingPathComponent("\(language).txt"), atomically: true, encoding: .utf8)
+        chmod(parent.path, 0o755)
+        return tree
+    }
+
+    static func copies() -> Set<String> {
+        Set(
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []).filter {
+                $0.hasPrefix("sandbox-verify-")
+            })
+    }
+
+    /// Starts verify on the `waits` tree; returns it once its step runs (its
+    /// progress says so), with its new working copy.
+    static func startWaiting(_ policies: URL, _ tree: URL) throws -> (Process, String) {
+        let before = copies()
+        let progress = tree.deletingLastPathComponent().appendingPathComponent("progress")
+        try Data().write(to: progress)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Harness.binary)
+        process.arguments = ["verify", "--policy-dir", policies.path, tree.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: progress)
+        try process.run()
+        for _ in 0..<400 {
+            let said = (try? String(contentsOf: progress, encoding: .utf8)) ?? ""
+            if said.contains("[waits/step] running"), let copy = copies().subtracting(before).first {
+                usleep(300_000)
+                return (process, copy)
+            }
+            usleep(50_000)
+        }
+        process.terminate()
+        throw CocoaError(.fileNoSuchFile)
+    }
+
+    @Test(.enabled(if: available, "needs the built sandbox executable"), arguments: [SIGTERM, SIGINT, SIGHUP])
+    func aSignalStopsTheStepAndRemovesTheCopy(signal: Int32) throws {
+        let parent = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let (process, copy) = try Self.startWaiting(try Self.policies(in: parent), try Self.tree("waits", in: parent))
+        let sent = ContinuousClock.now
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        #expect(ContinuousClock.now - sent < .seconds(30), "the step's sleep of 120 s was stopped")
+        #expect(process.terminationStatus == 128 + signal)
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/\(copy)"), "the working copy is removed")
+    }
+
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func aCopyLeftByAKilledRunIsRemovedByTheNext() throws {
+        let parent = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let policies = try Self.policies(in: parent)
+        let (process, copy) = try Self.startWaiting(policies, try Self.tree("waits", in: parent))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(FileManager.default.fileExists(atPath: "/tmp/\(copy)"), "SIGKILL leaves it")
+        let next = try Harness.cli(["verify", "--policy-dir", policies.path, try Self.tree("quick", in: parent).path])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/\(copy)"), "the next run removed it")
+    }
+}
