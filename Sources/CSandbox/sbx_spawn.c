@@ -78,6 +78,8 @@ static int sbx_write_file(const char *path, const char *text) {
 
 // MARK: - Building the root
 
+static int sbx_remount_bind(const char *target, uint32_t bind_flags);
+
 static int sbx_bind(const struct sbx_operation *op, int source) {
     char proc_path[64] = "/proc/self/fd/";
     char digits[16];
@@ -93,16 +95,23 @@ static int sbx_bind(const struct sbx_operation *op, int source) {
     if (mount(proc_path, op->target, NULL, MS_BIND, NULL) != 0) {
         return -1;
     }
+    return sbx_remount_bind(op->target, op->flags);
+}
+
+/// Remounts the bind at `target` nosuid, and read-only and nodev as `bind_flags`
+/// say, keeping the flags the kernel locked on its source mount; a read-only
+/// bind that did not become read-only is a failure.
+static int sbx_remount_bind(const char *target, uint32_t bind_flags) {
     unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID;
-    if (!(op->flags & SBX_BIND_DEVICES)) {
+    if (!(bind_flags & SBX_BIND_DEVICES)) {
         flags |= MS_NODEV;
     }
-    if (op->flags & SBX_BIND_READ_ONLY) {
+    if (bind_flags & SBX_BIND_READ_ONLY) {
         flags |= MS_RDONLY;
     }
     // A remount must keep the flags the kernel locked on the source mount.
     struct statfs current;
-    if (statfs(op->target, &current) != 0) {
+    if (statfs(target, &current) != 0) {
         return -1;
     }
     if (current.f_flags & ST_NOEXEC) {
@@ -117,12 +126,12 @@ static int sbx_bind(const struct sbx_operation *op, int source) {
     if (current.f_flags & ST_RELATIME) {
         flags |= MS_RELATIME;
     }
-    if (mount(NULL, op->target, NULL, flags, NULL) != 0) {
+    if (mount(NULL, target, NULL, flags, NULL) != 0) {
         return -1;
     }
     // Verify: a read-only bind that is not read-only is a failure, not a warning.
-    if ((op->flags & SBX_BIND_READ_ONLY) &&
-        (statfs(op->target, &current) != 0 || !(current.f_flags & ST_RDONLY))) {
+    if ((bind_flags & SBX_BIND_READ_ONLY) &&
+        (statfs(target, &current) != 0 || !(current.f_flags & ST_RDONLY))) {
         errno = EPERM;
         return -1;
     }
@@ -174,6 +183,20 @@ static int sbx_read_only(const struct sbx_operation *op) {
     return mount(NULL, op->target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
+static int sbx_mask(const struct sbx_operation *op) {
+    struct stat info;
+    if (lstat(op->target, &info) != 0) {
+        return errno == ENOENT ? 0 : -1;
+    }
+    if (S_ISDIR(info.st_mode)) {
+        return mount("tmpfs", op->target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4096,mode=0555");
+    }
+    if (mount(op->source, op->target, NULL, MS_BIND, NULL) != 0) {
+        return -1;
+    }
+    return sbx_remount_bind(op->target, SBX_BIND_READ_ONLY | SBX_BIND_DEVICES);
+}
+
 static int sbx_run_operation(const struct sbx_operation *op, int source) {
     switch (op->kind) {
     case SBX_OP_MKDIR:
@@ -190,6 +213,8 @@ static int sbx_run_operation(const struct sbx_operation *op, int source) {
         return sbx_file(op);
     case SBX_OP_READ_ONLY:
         return sbx_read_only(op);
+    case SBX_OP_MASK:
+        return sbx_mask(op);
     default:
         errno = EINVAL;
         return -1;
@@ -477,6 +502,11 @@ static int sbx_close_others(const struct sbx_spawn_config *config) {
 /// signals, and reports the command's end. When it exits, the kernel kills
 /// everything left in the PID namespace.
 static void sbx_init(const struct sbx_spawn_config *config) {
+    // Init's memory is a copy of the supervisor's, argument strings and all: the
+    // host paths they name (the binary, the tree, --out) must not be /proc/1/cmdline.
+    for (size_t i = 0; i < config->argument_length; i++) {
+        ((volatile char *)config->argument_area)[i] = 0;
+    }
     // Dies with the supervisor. The start byte closes the race in which the
     // supervisor died before the death signal was armed: then the read sees EOF.
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {

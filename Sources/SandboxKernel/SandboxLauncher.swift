@@ -105,6 +105,20 @@ public enum SandboxLauncher {
     static let assemblyPoint = "/tmp"
     static let rootSize = ByteSize(bytes: 4 << 20)
 
+    /// This process's argument strings as the kernel laid them out, one after the
+    /// other (what /proc/self/cmdline reads); nil where they are not so.
+    static func argumentArea() -> (UnsafeMutablePointer<CChar>, Int)? {
+        let count = Int(CommandLine.argc)
+        guard count > 0, let first = CommandLine.unsafeArgv[0] else { return nil }
+        var end = first
+        for index in 0..<count {
+            guard let argument = CommandLine.unsafeArgv[index], argument == end else { return nil }
+            end = argument + strlen(argument) + 1
+        }
+        let length = end - first
+        return length < 1 << 20 ? (first, length) : nil
+    }
+
     /// Clones init, maps its users and lets it build the root while `place` puts
     /// it in its cgroup; then lets it start the command.
     public static func launch(_ plan: LaunchPlan, place: (Int32) throws -> Void) throws -> SandboxProcess {
@@ -227,6 +241,9 @@ public enum SandboxLauncher {
                 op.mode = mode
             case .readOnly:
                 op.kind = UInt32(SBX_OP_READ_ONLY.rawValue)
+            case .mask:
+                op.kind = UInt32(SBX_OP_MASK.rawValue)
+                op.source = UnsafePointer(cString(root + "/dev/null"))
             }
             return op
         }
@@ -258,6 +275,10 @@ public enum SandboxLauncher {
                             config.limit_count = limitPointer.count
                             config.filter = filter.baseAddress
                             config.filter_length = filter.count
+                            if let (area, length) = Self.argumentArea() {
+                                config.argument_area = area
+                                config.argument_length = length
+                            }
                             config.stdout_fd = child.stdout.rawValue
                             config.stderr_fd = child.stderr.rawValue
                             config.failure_fd = child.failures.rawValue

@@ -71,6 +71,7 @@ extension SandboxLauncher {
         case .symlink(_, let path): return "symlink \(path)"
         case .file(let path, _, _): return "create \(path)"
         case .readOnly(let path): return "remount \(path) read-only"
+        case .mask(let path): return "mask \(path)"
         }
     }
 }

@@ -10,12 +10,15 @@ public enum RootOperation: Equatable, Sendable {
     case file(String, contents: String, mode: UInt32)
     /// Binds a path of the new root onto itself read-only (skipped when absent).
     case readOnly(String)
+    /// Hides a path of the new root (skipped when absent): a file behind the
+    /// new root's /dev/null, a directory behind an empty read-only tmpfs.
+    case mask(String)
 
     /// The path inside the sandbox this operation creates or covers.
     public var path: String {
         switch self {
         case .directory(let path, _), .tmpfs(let path, _, _), .proc(let path), .file(let path, _, _),
-            .readOnly(let path):
+            .readOnly(let path), .mask(let path):
             path
         case .bind(_, let target, _, _): target
         case .symlink(_, let at): at
@@ -62,6 +65,17 @@ public enum RootLayout {
     /// Device nodes the sandbox gets, bound from the host's.
     public static let devices = ["null", "zero", "full", "random", "urandom"]
 
+    /// Paths of /proc that tell a step about the host and that no build or test
+    /// needs: the machine's boot arguments and kernel configuration, its boot id,
+    /// its keys, kernel memory and symbols, timers and scheduler state, its disks,
+    /// and its ACPI, sound and SCSI devices.
+    public static let maskedProcPaths = [
+        "/proc/cmdline", "/proc/config.gz", "/proc/sys/kernel/random/boot_id", "/proc/kcore", "/proc/keys",
+        "/proc/key-users", "/proc/kallsyms", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+        "/proc/sched_debug", "/proc/diskstats", "/proc/partitions", "/proc/mdstat", "/proc/swaps", "/proc/acpi",
+        "/proc/asound", "/proc/scsi", "/proc/driver",
+    ]
+
     /// `workspace` is the resolved host directory, or nil for a fresh tmpfs.
     /// `binds` carry resolved sources; those in `fileSources` are files, bound onto
     /// an empty file rather than a directory.
@@ -105,7 +119,12 @@ public enum RootLayout {
             .tmpfs("/dev/shm", size: configuration.limits.tmpSize, mode: 0o1777),
             .directory("/tmp", mode: 0o755),
             .tmpfs("/tmp", size: configuration.limits.tmpSize, mode: 0o1777),
-            .directory(RunConfiguration.workingDirectory, mode: 0o755),
+        ]
+        // What of the host /proc shows that no step needs (runc's and Docker's
+        // masked paths, and more): once /dev/null is there to stand in for files.
+        ops += maskedProcPaths.map { RootOperation.mask($0) }
+        ops += [
+            .directory(RunConfiguration.workingDirectory, mode: 0o755)
         ]
         if let workspace {
             ops.append(.bind(source: workspace, target: RunConfiguration.workingDirectory, readOnly: false))

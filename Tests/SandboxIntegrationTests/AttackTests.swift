@@ -258,6 +258,38 @@ import Testing
 
     // MARK: capabilities that survive (runc CVE-2022-29162, crun CVE-2022-27650)
 
+    /// Init is a copy of the supervisor, argument strings and all: they name the
+    /// host's paths (the binary, the tree, --out), and must not show inside.
+    @Test func initsCommandLineNamesNothingOfTheHost() {
+        let probe = Harness.python("print(repr(open('/proc/1/cmdline', 'rb').read().strip(b'\\0')))")
+        #expect(probe.result.exitCode == 0, "\(probe.stderr)")
+        #expect(probe.stdout == "b''\n")
+    }
+
+    /// What /proc tells of the host that no step needs reads as nothing: the boot
+    /// arguments, the boot id, the disks, the ACPI and driver directories.
+    @Test func theHostsProcDetailsAreMasked() {
+        let probe = Harness.python(
+            """
+            import os
+            for path in ("/proc/cmdline", "/proc/sys/kernel/random/boot_id", "/proc/partitions", "/proc/diskstats"):
+                print(path, repr(open(path).read()))
+            for path in ("/proc/acpi", "/proc/driver"):
+                print(path, os.listdir(path) if os.path.isdir(path) else [])
+            """)
+        #expect(probe.result.exitCode == 0, "\(probe.stderr)")
+        #expect(
+            probe.stdout == """
+                /proc/cmdline ''
+                /proc/sys/kernel/random/boot_id ''
+                /proc/partitions ''
+                /proc/diskstats ''
+                /proc/acpi []
+                /proc/driver []
+
+                """)
+    }
+
     @Test func everyCapabilitySetIsEmptyAndNoNewPrivsIsSet() {
         let run = Harness.run(["/bin/sh", "-c", "grep -E '^(Cap|NoNewPrivs|Seccomp:|Uid|Gid)' /proc/self/status"])
         for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {

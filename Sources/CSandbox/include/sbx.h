@@ -167,6 +167,9 @@ enum sbx_operation_kind {
     SBX_OP_FILE = 6,
     /// Bind `target` onto itself read-only (parts of the new /proc); skipped when absent.
     SBX_OP_READ_ONLY = 7,
+    /// Hide `target`, skipped when absent: a directory behind an empty read-only
+    /// tmpfs, anything else behind `source` (the new root's /dev/null), read-only.
+    SBX_OP_MASK = 8,
 };
 
 /// Flags of SBX_OP_BIND.
@@ -235,6 +238,10 @@ struct sbx_spawn_config {
     /// (its user maps written), and for another before starting the command (it
     /// is in the step's cgroup by then).
     int start_fd;
+    /// The supervisor's own argument strings, which /proc/1/cmdline would show
+    /// inside (init is a copy of the supervisor): init clears its copy of them.
+    char *argument_area;
+    size_t argument_length;
 };
 
 /// The call a setup failure happened in: one stage per call, so that the
