@@ -30,8 +30,8 @@ struct EventLoop {
     /// When a signal was passed on, where the step must end soon after it.
     var relayed: Clock.Instant?
     /// How long a step is given to end once a signal was passed on to it, when
-    /// it must (verify's): the command runs as its namespace's init, which the
-    /// kernel spares every signal it has no handler for.
+    /// it must (verify's): a command may outlive it (a shell given SIGINT waits
+    /// for its foreground child first, and that child was not given it).
     var endsAfterSignal: UInt64?
 
     static let chunk = 64 << 10

@@ -1114,8 +1114,8 @@ import Testing
 
 /// How verify ends when it is stopped: a signal stops the step running and
 /// removes the working copy; a run killed outright leaves its copy to the next.
-/// The step's shell has no handler for SIGINT, so the kernel spares it (it is
-/// its namespace's init): verify kills it when it has not ended soon after.
+/// The step's shell, given SIGINT, waits for its `sleep` before it acts on it:
+/// verify kills the step when it has not ended soon after.
 @Suite(.serialized) struct VerifyInterruptionTests {
     static let available = VerifyTests.available
 
