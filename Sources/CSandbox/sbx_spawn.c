@@ -544,6 +544,19 @@ static void sbx_init(const struct sbx_spawn_config *config) {
     if (sethostname(config->hostname, sbx_length(config->hostname)) != 0) {
         sbx_fail(config, SBX_STAGE_HOSTNAME, errno, 0);
     }
+    // inotify instances and watches are counted per user namespace and user, and
+    // charged up to the user that made this namespace (host root, when root runs
+    // the sandbox): this namespace's own limits, which nothing inside can raise,
+    // keep every step well inside root's budget (128 instances by default).
+    static const char *const limits[][2] = {
+        {"/proc/sys/user/max_inotify_instances", "32"},
+        {"/proc/sys/user/max_inotify_watches", "8192"},
+    };
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        if (sbx_write_file(limits[i][0], limits[i][1]) != 0) {
+            sbx_fail(config, SBX_STAGE_NAMESPACE_LIMITS, errno, (int)i);
+        }
+    }
     sbx_build_root(config, sources);
     if (sbx_close_others(config) != 0) {
         sbx_fail(config, SBX_STAGE_CLOSE_INHERITED, errno, 0);

@@ -30,6 +30,14 @@ public struct ProcessLimit: Equatable, Sendable {
     public static func addressSpace(_ bytes: UInt64) -> ProcessLimit {
         .init(resource: Int32(RLIMIT_AS.rawValue), soft: bytes, hard: bytes)
     }
+    /// Queued signals, and bytes of POSIX message queues: the kernel counts them
+    /// per user, and a root-started sandbox's user is host root's.
+    public static func pendingSignals(_ n: UInt64) -> ProcessLimit {
+        .init(resource: Int32(__RLIMIT_SIGPENDING.rawValue), soft: n, hard: n)
+    }
+    public static func messageQueueBytes(_ bytes: UInt64) -> ProcessLimit {
+        .init(resource: Int32(__RLIMIT_MSGQUEUE.rawValue), soft: bytes, hard: bytes)
+    }
     /// SIGXCPU at the limit, SIGKILL a second later.
     public static func cpuSeconds(_ seconds: UInt64) -> ProcessLimit {
         .init(resource: Int32(RLIMIT_CPU.rawValue), soft: seconds, hard: seconds + 1)

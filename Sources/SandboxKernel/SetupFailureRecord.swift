@@ -52,6 +52,7 @@ extension SandboxLauncher {
             (SBX_STAGE_CAPABILITIES, .capabilities), (SBX_STAGE_NO_NEW_PRIVS, .noNewPrivileges),
             (SBX_STAGE_MOVE_DESCRIPTORS, .moveDescriptors), (SBX_STAGE_CLOSE_RANGE, .closeRange),
             (SBX_STAGE_SECCOMP, .seccomp), (SBX_STAGE_LISTENER, .sendListener),
+            (SBX_STAGE_NAMESPACE_LIMITS, .namespaceLimits),
         ]
         return Dictionary(uniqueKeysWithValues: pairs.map { (Int32($0.0.rawValue), $0.1) })
     }()

@@ -32,11 +32,11 @@ public struct SeccompProfile: Equatable, Sendable {
         "request_key", "kexec_load", "kexec_file_load", "init_module", "finit_module",
         "delete_module", "open_by_handle_at", "name_to_handle_at", "setns", "unshare", "mount",
         "umount2", "fsopen", "fsmount", "fsconfig", "fspick", "open_tree", "move_mount",
-        "mount_setattr", "pivot_root", "chroot", "clone3",
+        "mount_setattr", "pivot_root", "chroot", "clone3", "io_setup",
     ]
 
     /// Calls whose arguments the built-in rules check; a profile cannot allow them outright.
-    public static let argumentChecked: Set<String> = ["clone", "socket", "ioctl", "personality"]
+    public static let argumentChecked: Set<String> = ["clone", "socket", "ioctl", "personality", "prlimit64"]
 
     /// Parses a profile file. `source` names it in errors ("FILE:LINE").
     public init(parsing text: String, source: String) throws {
@@ -132,6 +132,13 @@ public struct SeccompRule: Equatable, Sendable {
                 checks: [ArgumentCheck(argument: 0, mask: namespaceCloneFlags, value: 0)]),
             // clone3 passes its flags in memory a filter cannot read: libc falls back to clone.
             SeccompRule(syscall: "clone3", action: .fail(errno: enosys)),
+            // One io_setup can reserve the machine's whole fs.aio-max-nr: Linux AIO is
+            // "not implemented", and its users fall back to threads.
+            SeccompRule(syscall: "io_setup", action: .fail(errno: enosys)),
+            // Limits of the caller's own (pid 0, as libc's setrlimit passes it), never
+            // another process's: init's, which a step could otherwise lower to end it.
+            SeccompRule(
+                syscall: "prlimit64", action: .allow, checks: [ArgumentCheck(argument: 0, mask: 0xFFFF_FFFF, value: 0)]),
         ]
         rules += allowedSocketFamilies.map {
             SeccompRule(

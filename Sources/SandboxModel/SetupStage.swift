@@ -34,6 +34,7 @@ public enum SandboxCall: String, Sendable, CaseIterable {
     case closeRange = "close_range"
     case seccomp = "seccomp(SECCOMP_SET_MODE_FILTER)"
     case sendListener = "send the seccomp listener"
+    case namespaceLimits = "write /proc/sys/user limits"
 }
 
 /// Where setting a step up failed.

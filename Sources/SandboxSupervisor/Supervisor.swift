@@ -90,6 +90,12 @@ public struct Supervisor: Sendable {
             // the cgroup's bound, which counts init too, so that the cgroup refuses
             // first and counts the refusal.
             .processes(limits.pids + 1),
+            // Counted per user and charged to the user that made the sandbox's
+            // namespace (host root, when root runs it): bounded well inside root's own
+            // budget (96549 signals, 800 KiB of queues by default) and the same for every
+            // step, by the limits the command's user namespace records as it is made.
+            .pendingSignals(4096),
+            .messageQueueBytes(128 << 10),
         ]
         let usesCgroup = cgroups.canCreateSteps
         if !usesCgroup {

@@ -258,6 +258,45 @@ import Testing
 
     // MARK: capabilities that survive (runc CVE-2022-29162, crun CVE-2022-27650)
 
+    // MARK: per-user kernel quotas (host root's, for a root-started sandbox)
+
+    /// The kernel counts inotify instances, queued signals and message-queue bytes
+    /// per user, and charges a root-started sandbox's to host root: each is
+    /// bounded per sandbox, well inside root's own budget. io_setup, which can
+    /// reserve the machine's whole fs.aio-max-nr, is not implemented; prlimit
+    /// reaches only the caller's own limits, never init's.
+    @Test func hostQuotasAreBoundedPerSandbox() {
+        let run = Harness.python(
+            Self.pythonSyscall + """
+                import signal
+                instances = 0
+                while libc.inotify_init1(0) >= 0:
+                    instances += 1
+                print("inotify=%d,%d" % (instances, ctypes.get_errno()))
+                class sigval(ctypes.Union):
+                    _fields_ = [("sival_int", ctypes.c_int), ("sival_ptr", ctypes.c_void_p)]
+                signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGRTMIN])
+                queued = 0
+                while queued < 200000 and libc.sigqueue(os.getpid(), signal.SIGRTMIN, sigval(1)) == 0:
+                    queued += 1
+                print("sigqueue=%d,%d" % (queued, ctypes.get_errno()))
+                context = ctypes.c_ulong(0)
+                print("io_setup=%d,%d" % call(206, 128, ctypes.addressof(context)))
+                limit = (ctypes.c_ulong * 2)(1, 1)
+                print("prlimit_init=%d,%d" % call(302, 1, 7, ctypes.addressof(limit), 0))
+                print("prlimit_own=%d,%d" % call(302, 0, 7, 0, ctypes.addressof(limit)))
+                """)
+        let values = run.values
+        #expect(run.result.status == .exited, "\(run.stderr)")
+        #expect(values["inotify"] == "32,\(EMFILE)")
+        #expect(values["sigqueue"] == "4096,\(EAGAIN)")
+        #expect(values["io_setup"] == "-1,\(ENOSYS)")
+        #expect(run.denied["io_setup"] == nil, "not implemented, silently: its users fall back")
+        #expect(values["prlimit_init"] == "-1,\(EPERM)")
+        #expect(run.denied["prlimit64"] == 1)
+        #expect(values["prlimit_own"] == "0,0")
+    }
+
     /// Init is a copy of the supervisor, argument strings and all: they name the
     /// host's paths (the binary, the tree, --out), and must not show inside.
     @Test func initsCommandLineNamesNothingOfTheHost() {
