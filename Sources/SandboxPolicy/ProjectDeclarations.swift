@@ -64,6 +64,10 @@ public struct ProjectDeclarations: Sendable, Equatable {
     /// tools in a way this does not read, and what is not named there is not
     /// known to be unused.
     public var readsCommands = false
+    /// What the CI's `pip install` commands install besides the project (checked
+    /// requirements), and the requirement files they name.
+    public var ciRequirements: [String] = []
+    public var ciRequirementFiles: [String] = []
 
     struct SwiftTestRun: Sendable, Equatable {
         var filters: [String]
@@ -88,6 +92,9 @@ public struct ProjectDeclarations: Sendable, Equatable {
             + (pytestArguments.isEmpty ? [] : ["pytest arguments of its CI: " + pytestArguments.joined(separator: " ")])
             + (pytestEnvironment.isEmpty
                 ? [] : ["pytest environment of its CI: " + pytestEnvironment.joined(separator: " ")])
+            + (ciRequirements.isEmpty ? [] : ["pip installs of its CI: " + ciRequirements.joined(separator: " ")])
+            + (ciRequirementFiles.isEmpty
+                ? [] : ["requirement files of its CI: " + ciRequirementFiles.joined(separator: " ")])
     }
 
     /// The files read, relative to the tree: GitHub workflows are every
@@ -115,8 +122,14 @@ public struct ProjectDeclarations: Sendable, Equatable {
                 declarations.facts.append(Fact(tool: tool, source: marker, evidence: "present"))
             }
         }
-        for (path, bytes) in files {
+        // Workflows first: where GitHub's workflows run commands, a .travis.yml
+        // beside them is what the project ran before (Travis stopped building open
+        // source in 2021), and is not read.
+        let workflows = files.filter { $0.path.hasPrefix(workflowDirectory + "/") }
+        var workflowCommands = false
+        for (path, bytes) in workflows + files.filter({ !$0.path.hasPrefix(workflowDirectory + "/") }) {
             guard bytes.count <= maximumFileBytes, let text = String(validating: bytes, as: UTF8.self) else { continue }
+            if path == ".travis.yml" && workflowCommands { continue }
             var walk = Walk(file: path, budget: nodeBudget)
             if path == "tox.ini" {
                 walk.tox(text)
@@ -129,7 +142,12 @@ public struct ProjectDeclarations: Sendable, Equatable {
             }
             declarations.swiftTestRuns += walk.swiftTestRuns
             declarations.toolRuns += walk.toolRuns
+            declarations.ciRequirements += walk.ciRequirements.filter { !declarations.ciRequirements.contains($0) }
+            declarations.ciRequirementFiles += walk.ciRequirementFiles.filter {
+                !declarations.ciRequirementFiles.contains($0)
+            }
             declarations.readsCommands = declarations.readsCommands || walk.readsCommands
+            if path.hasPrefix(workflowDirectory + "/") { workflowCommands = workflowCommands || walk.readsCommands }
             if path != "tox.ini" {
                 runsOtherCommands = runsOtherCommands || walk.readsCommands
                 invokesTox = invokesTox || walk.invokesTox
@@ -306,6 +324,8 @@ public struct ProjectDeclarations: Sendable, Equatable {
         var toolRuns: [ToolRun] = []
         var readsCommands = false
         var invokesTox = false
+        var ciRequirements: [String] = []
+        var ciRequirementFiles: [String] = []
         /// The environment the commands being read run with (a workflow's,
         /// job's and step's `env`, a tox environment's `setenv`), checked.
         var environment: [String: String] = [:]
@@ -360,6 +380,12 @@ public struct ProjectDeclarations: Sendable, Equatable {
                 toolRuns.append(run)
             }
             if ProjectDeclarations.invoked(command, among: ["tox"]) != nil { invokesTox = true }
+            if file != "tox.ini", let (requirements, files) = ProjectDeclarations.pipInstall(command) {
+                for requirement in requirements where !ciRequirements.contains(requirement) {
+                    ciRequirements.append(requirement)
+                }
+                for path in files where !ciRequirementFiles.contains(path) { ciRequirementFiles.append(path) }
+            }
             if let at = command.firstIndex(where: { $0 == "cargo" || $0.hasSuffix("/cargo") }),
                 let set = ProjectDeclarations.cargoFeatureSet(Array(command[(at + 1)...])),
                 !cargoFeatureSets.contains(set)

@@ -38,6 +38,59 @@ extension ProjectDeclarations {
     /// The environment that run sets (SANDBOX_PYTEST_ENVIRONMENT), sorted.
     public var pytestEnvironment: [String] { measuredTestRun?.environment ?? [] }
 
+    /// What the CI's `pip install` commands install besides the project itself
+    /// (SANDBOX_CI_REQUIREMENTS): requirements that name a package of the index,
+    /// with extras and version bounds, and the requirement files they name in the
+    /// tree (SANDBOX_CI_REQUIREMENT_FILES). No option, path, URL or marker passes;
+    /// pip itself is left as the policy pins it.
+    static func pipInstall(_ command: [String]) -> (requirements: [String], files: [String])? {
+        guard let index = invoked(command, among: ["pip", "pip3"]), command.dropFirst(index + 1).first == "install"
+        else { return nil }
+        var requirements: [String] = []
+        var files: [String] = []
+        var rest = command[(index + 2)...]
+        let withValue: Set<String> = [
+            "-e", "--editable", "-c", "--constraint", "-i", "--index-url", "--extra-index-url", "-f", "--find-links",
+            "--only-binary", "--no-binary", "--group", "-t", "--target", "--prefix", "--root", "--python-version",
+            "--platform", "--config-settings", "-C", "--progress-bar", "--log", "--cache-dir", "--src",
+        ]
+        while let word = rest.popFirst() {
+            if word == "-r" || word == "--requirement" {
+                if let path = rest.popFirst().flatMap(OptionGrammar.treePath) { files.append(path) }
+            } else if word.hasPrefix("--requirement=") {
+                if let path = OptionGrammar.treePath(String(word.dropFirst("--requirement=".count))) {
+                    files.append(path)
+                }
+            } else if word.hasPrefix("-r"), word.count > 2 {
+                if let path = OptionGrammar.treePath(String(word.dropFirst(2))) { files.append(path) }
+            } else if withValue.contains(word) {
+                _ = rest.popFirst()
+            } else if !word.hasPrefix("-"), isRequirement(word) {
+                requirements.append(word)
+            }
+        }
+        return (requirements, files)
+    }
+
+    /// `name`, `name[extra,other]`, `name>=1.2,<2`: a package of the index, never
+    /// a path, URL, marker or option; and not pip, which the policy pins.
+    static func isRequirement(_ word: String) -> Bool {
+        let name = word.prefix { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+        guard let first = name.first, first.isLetter || first.isNumber, name.lowercased() != "pip" else { return false }
+        var rest = word.dropFirst(name.count)
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]"),
+                rest[rest.index(after: rest.startIndex)..<close].allSatisfy({
+                    $0.isASCII && ($0.isLetter || $0.isNumber || "._,-".contains($0))
+                })
+            else { return false }
+            rest = rest[rest.index(after: close)...]
+        }
+        guard let operator0 = rest.first else { return true }
+        return "<>=!~".contains(operator0)
+            && rest.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "<>=!~.,*+".contains($0)) }
+    }
+
     /// The tool one command runs, behind the words that may come first
     /// (`python -m`, `coverage run … -m`, `poetry run`, variable assignments).
     static func pythonRun(_ command: [String], environment: [String: String]) -> ToolRun? {

@@ -133,8 +133,9 @@ public struct PlannedStep: Sendable {
     /// environment of the pytest run it measures (SANDBOX_PYTEST_ARGUMENTS,
     /// SANDBOX_PYTEST_ENVIRONMENT, blank between words); the arguments of each
     /// pylint and mypy it runs, after the tool's name (SANDBOX_PYLINT_RUNS,
-    /// SANDBOX_MYPY_RUNS, `;` between runs); and whether any command of its CI was read
-    /// (SANDBOX_CI_COMMANDS=1).
+    /// SANDBOX_MYPY_RUNS, `;` between runs); whether any command of its CI was read
+    /// (SANDBOX_CI_COMMANDS=1); and what its `pip install`s install besides the
+    /// project (SANDBOX_CI_REQUIREMENTS, SANDBOX_CI_REQUIREMENT_FILES).
     mutating func declare(_ declarations: ProjectDeclarations) {
         guard case .run(var configuration) = launch else { return }
         func runs(_ tool: ProjectTool) -> String {
@@ -149,6 +150,8 @@ public struct PlannedStep: Sendable {
             ("SANDBOX_PYLINT_RUNS", runs(.pylint)),
             ("SANDBOX_MYPY_RUNS", runs(.mypy)),
             ("SANDBOX_CI_COMMANDS", declarations.readsCommands ? "1" : ""),
+            ("SANDBOX_CI_REQUIREMENTS", declarations.ciRequirements.joined(separator: " ")),
+            ("SANDBOX_CI_REQUIREMENT_FILES", declarations.ciRequirementFiles.joined(separator: " ")),
         ]
         for (name, value) in declared where !value.isEmpty {
             try? configuration.setEnvironment(parsing: name + "=" + value)

@@ -254,6 +254,29 @@ struct PythonCommandsTests {
         #expect(declarations.pytestEnvironment == ["FAST=yes", "LEVEL=2"])
     }
 
+    @Test func whatTheCIInstallsBesidesTheProject() {
+        let workflow = """
+            jobs:
+              test:
+                steps:
+                  - run: python -m pip install --upgrade pip setuptools wheel
+                  - run: |
+                      pip install pytest pytest-cov numpy pandas "wcwidth>=0.6.0" "coverage[toml]" -e .[tests]
+                      pip install -r requirements/test.txt --index-url https://example.invalid/simple evil
+                      pip install ./local git+https://example.invalid/x.git "name @ https://x" "six; python_version<'3'"
+                      pip install -r ../outside.txt --requirement=docs/requirements.txt
+                      echo pip install not-this
+
+            """
+        let declarations = Self.read([".github/workflows/ci.yml": workflow])
+        #expect(
+            declarations.ciRequirements == [
+                "setuptools", "wheel", "pytest", "pytest-cov", "numpy", "pandas", "wcwidth>=0.6.0", "coverage[toml]",
+                "evil",
+            ])
+        #expect(declarations.ciRequirementFiles == ["requirements/test.txt", "docs/requirements.txt"])
+    }
+
     @Test func optionsOutsideTheAllowlistKeepTheirPlaceButNotTheirEffect() {
         func arguments(_ line: String) -> [String] {
             Self.read([".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: \(line)\n"]).pytestArguments
@@ -288,6 +311,12 @@ struct PythonCommandsTests {
                 "--doctest-glob=README.rst"
             ])
         #expect(Self.read(["tox.ini": legacy]).pytestArguments == ["--doctest-glob=README.rst"])
+        // A .travis.yml beside workflows that run commands is what the project ran before.
+        let travis = "script: tox -e coverage\n"
+        #expect(
+            Self.read([".github/workflows/ci.yml": pytest, ".travis.yml": travis, "tox.ini": legacy]).pytestArguments
+                == [])
+        #expect(Self.read([".travis.yml": travis, "tox.ini": legacy]).pytestArguments == ["--doctest-glob=README.rst"])
         // A command that only mentions pytest runs nothing.
         #expect(arguments("echo pytest --doctest-modules") == [])
         #expect(
