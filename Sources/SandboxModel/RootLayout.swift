@@ -147,6 +147,16 @@ public enum RootLayout {
         return ops
     }
 
+    /// A fresh machine id: 128 random bits in 32 hex digits, as systemd writes one.
+    static func machineID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let value = generator.next() as UInt64
+            let digits = String(value, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
+        }.joined()
+    }
+
     static func etc(for configuration: RunConfiguration, host: HostLayout) -> [RootOperation] {
         let user = RunConfiguration.user
         var ops: [RootOperation] = [
@@ -161,6 +171,9 @@ public enum RootLayout {
                 contents: "127.0.0.1\tlocalhost sandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n", mode: 0o644),
             .file("/etc/hostname", contents: "sandbox\n", mode: 0o644),
             .file("/etc/nsswitch.conf", contents: "passwd: files\ngroup: files\nhosts: files dns\n", mode: 0o644),
+            // Every Linux host has one, and code reads it (to seed an id, to find its
+            // D-Bus): one of the sandbox's own, never the host's.
+            .file("/etc/machine-id", contents: machineID() + "\n", mode: 0o444),
         ]
         if let cache = host.linkerCache {
             ops.append(.file("/etc/ld.so.cache", contents: "", mode: 0o644))

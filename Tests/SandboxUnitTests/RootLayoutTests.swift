@@ -85,4 +85,16 @@ import Testing
         #expect(passwd.hasPrefix("sandbox:x:1000:1000:"))
         #expect(!passwd.contains("root"))
     }
+
+    /// Each sandbox has a machine id of its own, as every Linux host has one.
+    @Test func eachSandboxHasAMachineIDOfItsOwn() {
+        func machineID() -> String? {
+            RootLayout.operations(for: RunConfiguration(command: ["true"]), host: Self.mergedUsr, workspace: nil)
+                .compactMap { op in if case .file("/etc/machine-id", let contents, _) = op { contents } else { nil } }
+                .first
+        }
+        let first = machineID()
+        #expect(first?.count == 33 && first?.dropLast().allSatisfy(\.isHexDigit) == true && first?.last == "\n")
+        #expect(first != machineID())
+    }
 }
