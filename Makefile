@@ -40,6 +40,7 @@ format:
 bench: release
 	bench/spawn.sh
 	python3 bench/verify.py .build/release/sandbox
+	python3 bench/reports.py .build/release/sandbox
 
 CORPUS_MIRROR ?= /work/.mirror
 

@@ -3,19 +3,28 @@
 /// character references, no external anything, a bounded depth.
 public struct XMLElement: Equatable, Sendable {
     public var name: String
-    public var attributes: [String: String]
+    /// In document order: a list, a fraction of a dictionary's memory for the few
+    /// attributes an element has (a report holds millions of elements).
+    public var attributes: [(name: String, value: String)]
     public var children: [XMLElement]
     /// Character data directly inside this element, CDATA included, concatenated.
     public var text: String
 
-    public init(name: String, attributes: [String: String] = [:], children: [XMLElement] = [], text: String = "") {
+    public init(
+        name: String, attributes: [(name: String, value: String)] = [], children: [XMLElement] = [], text: String = ""
+    ) {
         self.name = name
         self.attributes = attributes
         self.children = children
         self.text = text
     }
 
-    public subscript(attribute: String) -> String? { attributes[attribute] }
+    public static func == (left: XMLElement, right: XMLElement) -> Bool {
+        left.name == right.name && left.text == right.text && left.children == right.children
+            && left.attributes.elementsEqual(right.attributes) { $0.name == $1.name && $0.value == $1.value }
+    }
+
+    public subscript(attribute: String) -> String? { attributes.first { $0.name == attribute }?.value }
 
     /// Direct children named `name`.
     public func children(named name: String) -> [XMLElement] { children.filter { $0.name == name } }
@@ -26,10 +35,15 @@ public struct XMLElement: Equatable, Sendable {
 /// A small, strict XML reader over bytes.
 public struct XMLReader {
     public static let maximumDepth = 256
+    /// Elements in one report: more than any real report holds (a suite of a few
+    /// hundred thousand tests), few enough that the tree stays within the
+    /// supervisor's memory target.
+    public static let maximumElements = 400_000
 
     let bytes: [UInt8]
     let file: String
     var index = 0
+    var elements = 0
 
     /// Parses `bytes` into the root element.
     public static func parse(_ bytes: [UInt8], file: String) throws(ReportError) -> XMLElement {
@@ -72,6 +86,8 @@ public struct XMLReader {
 
     mutating func element(depth: Int) throws(ReportError) -> XMLElement {
         guard depth < Self.maximumDepth else { throw error("elements nest deeper than \(Self.maximumDepth)") }
+        elements += 1
+        guard elements <= Self.maximumElements else { throw error("more than \(Self.maximumElements) elements") }
         index += 1  // "<"
         var element = XMLElement(name: try name())
         while true {
@@ -101,9 +117,8 @@ public struct XMLReader {
             guard index < bytes.count else { throw error("unterminated value of attribute \(attributeName)") }
             let value = try decode(start..<index, normalizeWhitespace: true)
             index += 1
-            guard element.attributes.updateValue(value, forKey: attributeName) == nil else {
-                throw error("attribute \(attributeName) given twice")
-            }
+            guard element[attributeName] == nil else { throw error("attribute \(attributeName) given twice") }
+            element.attributes.append((attributeName, value))
         }
         var text: [String] = []
         while true {

@@ -82,4 +82,22 @@ import Testing
             try XMLReader.parse(huge, file: "r.xml")
         }
     }
+
+    /// A report of more elements than any real one is refused before the tree it
+    /// would build outgrows the supervisor's memory target.
+    @Test func elementsBeyondTheCapAreRefused() throws {
+        let cases = String(repeating: "<testcase name=\"t\"/>", count: XMLReader.maximumElements)
+        let report = Array("<testsuite>\(cases)</testsuite>".utf8)
+        #expect(throws: ReportError.self) { try XMLReader.parse(report, file: "junit.xml") }
+        let within = String(repeating: "<testcase name=\"t\"/>", count: XMLReader.maximumElements - 1)
+        let root = try XMLReader.parse(Array("<testsuite>\(within)</testsuite>".utf8), file: "junit.xml")
+        #expect(root.children.count == XMLReader.maximumElements - 1)
+    }
+
+    @Test func attributesKeepTheirOrderAndRefuseRepeats() throws {
+        let root = try XMLReader.parse(Array("<a z=\"1\" b=\"2\"/>".utf8), file: "x.xml")
+        #expect(root.attributes.map(\.name) == ["z", "b"])
+        #expect(root["b"] == "2" && root["c"] == nil)
+        #expect(throws: ReportError.self) { try XMLReader.parse(Array("<a b=\"1\" b=\"2\"/>".utf8), file: "x.xml") }
+    }
 }
