@@ -25,13 +25,21 @@ public enum JUnitParser {
         return report
     }
 
+    /// The longest suite name a test case carries: beyond it, the outermost
+    /// suites' names are left out ("… > inner > innermost").
+    static let maximumSuiteName = 1000
+
     static func collect(suite: XMLElement, path: [String], into report: inout TestReport) {
         let name = suite["name"] ?? ""
         let nested = name.isEmpty ? path : path + [name]
+        // Once per suite, shared by its cases: a copy each would make a report of deep,
+        // long-named suites cost its depth times its names' length per case.
+        var joined = nested.joined(separator: " > ")
+        if joined.count > maximumSuiteName { joined = "… " + String(joined.suffix(maximumSuiteName - 2)) }
         for child in suite.children {
             switch child.name {
             case "testsuite": collect(suite: child, path: nested, into: &report)
-            case "testcase": report.cases.append(testCase(child, suite: nested.joined(separator: " > ")))
+            case "testcase": report.cases.append(testCase(child, suite: joined))
             default: continue
             }
         }

@@ -100,4 +100,18 @@ import Testing
             try JUnitParser.parse(Array("<coverage/>".utf8), file: "x.xml")
         }
     }
+
+    /// Suites nested deep with long names: each case carries at most the innermost
+    /// 1000 characters of the path, and shares them with its suite's other cases.
+    @Test func deepLongSuiteNamesAreBounded() throws {
+        let names = (0..<50).map { "suite\($0)" + String(repeating: "n", count: 100) }
+        let xml =
+            names.map { "<testsuite name=\"\($0)\">" }.joined() + "<testcase name=\"a\"/><testcase name=\"b\"/>"
+            + String(repeating: "</testsuite>", count: names.count)
+        let report = try JUnitParser.parse(Array(xml.utf8), file: "junit.xml")
+        #expect(report.cases.count == 2)
+        let suite = try #require(report.cases.first?.suite)
+        #expect(suite.count == JUnitParser.maximumSuiteName)
+        #expect(suite.hasPrefix("… ") && suite.hasSuffix(" > " + names.last!))
+    }
 }
