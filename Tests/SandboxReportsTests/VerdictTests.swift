@@ -145,6 +145,25 @@ import Testing
         #expect(!verdict.mergeReady)
     }
 
+    /// numpy asks for NUMA memory placement (mbind), which the filter refuses as
+    /// Docker's profile does without CAP_SYS_NICE, and carries on: the refusal is
+    /// named in a note, and is not an incident that blocks the merge.
+    @Test func refusalsProgramsExpectAreNotedNotIncidents() throws {
+        var result = Self.exited(0)
+        result.deniedSyscalls = [.init(name: "mbind", count: 2), .init(name: "get_mempolicy", count: 1)]
+        let verdict = VerdictEngine.evaluate([
+            StepEvidence(name: "test", kind: .test, result: result, limits: ResourceLimits())
+        ])
+        let containment = try gate(verdict, .containment)
+        #expect(containment.status == .passed)
+        #expect(containment.actual == 0)
+        #expect(
+            verdict.notes.contains(
+                "test: system call mbind refused (2×), as Docker's profile refuses it without CAP_SYS_NICE: "
+                    + "NUMA memory placement, which programs do without (not an incident)"))
+        #expect(verdict.notes.contains { $0.hasPrefix("test: system call get_mempolicy refused (1×)") })
+    }
+
     @Test func everyLimitReachedIsNamedNotOnlyTheLastOne() throws {
         var result = StepResult(status: .outputLimit, signal: 9)
         result.limitsHit = [.memory, .pids, .output]
