@@ -154,24 +154,44 @@ public enum Escaping {
             case 0x0A: out += "\\n"
             case 0x0D: out += "\\r"
             case 0x09: out += "\\t"
-            case 0x00..<0x20, 0x7F, 0x80..<0xA0: out += "\\u{\(String(scalar.value, radix: 16))}"
-            default: out.unicodeScalars.append(scalar)
+            default: append(scalar, to: &out)
             }
         }
         return out
     }
 
+    /// Whether a terminal or renderer would obey the character rather than show
+    /// it: C0 and C1 controls (ESC starts a terminal title, a screen clear, an OSC
+    /// 52 clipboard write; C1's CSI does alone), and Unicode's format characters
+    /// and separators (bidi overrides and isolates, which reorder what a reviewer
+    /// reads; U+2028 and U+2029, which break lines).
+    static func isObeyed(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: true
+        default: false
+        }
+    }
+
+    /// The character itself, or `\u{hex}` where it would be obeyed.
+    static func append(_ scalar: Unicode.Scalar, to out: inout String) {
+        if isObeyed(scalar) {
+            out += "\\u{\(String(scalar.value, radix: 16))}"
+        } else {
+            out.unicodeScalars.append(scalar)
+        }
+    }
+
     /// GitHub workflow-command data: `%`, CR and LF escaped, so the text can
-    /// neither end the command nor start a new one.
+    /// neither end the command nor start a new one; every other character a
+    /// terminal would obey is shown as `\u{hex}` (the runner's log is one).
     public static func githubData(_ text: String) -> String {
         var out = ""
-        for character in text {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "%": out += "%25"
             case "\r": out += "%0D"
             case "\n": out += "%0A"
-            case "\r\n": out += "%0D%0A"
-            default: out.append(character)
+            default: append(scalar, to: &out)
             }
         }
         return out
@@ -182,12 +202,14 @@ public enum Escaping {
         githubData(text).replacingAll(":", with: "%3A").replacingAll(",", with: "%2C")
     }
 
-    /// Markdown: one line, with the characters that make links, HTML, mentions
-    /// or tables escaped.
+    /// Markdown: one line, with the characters that make links, HTML, mentions,
+    /// tables or math (`$…$`) escaped.
     public static func markdown(_ text: String) -> String {
         var out = ""
         for character in singleLine(text) {
-            if "\\`*_{}[]()<>#+|!@~&".contains(character) { out.append("\\") }
+            // `www.` starts a link with no scheme: a word joiner before its dot breaks it.
+            if character == ".", out.suffix(3).lowercased() == "www" { out.append("\u{2060}") }
+            if "\\`*_{}[]()<>#+|!@~&$".contains(character) { out.append("\\") }
             out.append(character)
             // GitHub finds mentions, issue references and bare links after the
             // backslashes are gone: a word joiner breaks them.

@@ -105,6 +105,41 @@ import Testing
         #expect(!text.contains("\u{1B}"))
     }
 
+    /// A reason carrying each class of character a terminal or renderer obeys:
+    /// ESC (a terminal title, a screen clear, an OSC 52 clipboard write), BEL,
+    /// bidi overrides and isolates, line and paragraph separators.
+    static let obeyed = [
+        "\u{1B}]0;owned\u{07}", "\u{1B}[2J", "\u{1B}]52;c;ZXZpbA==\u{07}", "\u{202E}gnp.exe", "\u{2066}x\u{2069}",
+        "a\u{2028}b", "a\u{2029}b", "\u{200F}", "\u{9B}31m",
+    ]
+    static let obeyedScalars: Set<UInt32> = [0x1B, 0x07, 0x202E, 0x2066, 0x2069, 0x2028, 0x2029, 0x200F, 0x9B]
+
+    static func verdict(reason: String) -> Verdict {
+        Verdict(
+            gates: [
+                GateResult(
+                    definition: GateDefinition(.lintErrors, .atMost, 0), actual: 1, status: .failed,
+                    reasons: ["f.py:1: error: " + reason])
+            ], skippedTests: 0, flakyTests: ["t" + reason])
+    }
+
+    @Test(arguments: obeyed)
+    func noFormatLetsATerminalOrRendererObeyAReason(reason: String) {
+        let verdict = Self.verdict(reason: reason)
+        for (format, output) in [
+            ("text", verdict.text), ("markdown", verdict.markdown), ("github", verdict.githubAnnotations),
+        ] {
+            let raw = output.unicodeScalars.filter { Self.obeyedScalars.contains($0.value) }
+            #expect(raw.isEmpty, "\(format) passes \(raw.map { String($0.value, radix: 16) }) through")
+        }
+    }
+
+    @Test func markdownMakesNoAutolinkAndNoMath() {
+        let markdown = Escaping.markdown("see www.example.com and $x^2$ or WWW.x.org")
+        #expect(!markdown.contains("www.e") && !markdown.contains("WWW.x"))
+        #expect(markdown.contains("\\$x^2\\$"))
+    }
+
     @Test func stepSummaryIsCutToTheLimit() {
         let reasons = (0..<30000).map { "file\($0).py:1: error: " + String(repeating: "x", count: 40) }
         let verdict = Verdict(
