@@ -117,6 +117,9 @@ public enum RootLayout {
             .symlink(target: "/proc/self/fd/2", at: "/dev/stderr"),
             .directory("/dev/shm", mode: 0o755),
             .tmpfs("/dev/shm", size: configuration.limits.tmpSize, mode: 0o1777),
+            // /dev itself is read-only once built, as the root is; its device nodes
+            // and /dev/shm are mounts of their own and keep theirs.
+            .readOnly("/dev"),
             .directory("/tmp", mode: 0o755),
             .tmpfs("/tmp", size: configuration.limits.tmpSize, mode: 0o1777),
         ]

@@ -89,7 +89,12 @@ public struct KernelReport: Sendable {
                 ("probe sandbox", "failed: \(outcome.setupFailure?.message ?? outcome.status.rawValue)"))
         }
 
-        let cpuacct: Bool = if case .v1(_, _, let accounting) = cgroups { accounting != nil } else { cgroupMode != nil }
+        // Whole-step accounting needs a step group that can be made, and on v1 its
+        // cpuacct controller: a hierarchy that is only mounted accounts for nothing.
+        let cpuacct: Bool =
+            if case .v1(_, _, let accounting) = cgroups { accounting != nil && cgroupMode != nil } else {
+                cgroupMode != nil
+            }
         report.findings.append(
             ("mode: filesystem", "tmpfs root, host /usr read-only, generated /etc, private /tmp and /dev/shm"))
         report.findings.append(

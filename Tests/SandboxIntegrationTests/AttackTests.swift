@@ -305,6 +305,17 @@ import Testing
         #expect(probe.stdout == "b''\n")
     }
 
+    /// /dev is read-only once built, as the root is: nothing can be planted there.
+    /// Its device nodes and /dev/shm are mounts of their own and work as before.
+    @Test func devIsReadOnlyOnceBuilt() {
+        let run = Harness.run([
+            "/bin/sh", "-c",
+            "echo x > /dev/planted 2>/dev/null; echo dev=$?; echo x > /dev/null; echo null=$?; "
+                + "echo x > /dev/shm/ok; echo shm=$?; mkdir /dev/d 2>/dev/null; echo mkdir=$?",
+        ])
+        #expect(run.values == ["dev": "2", "null": "0", "shm": "0", "mkdir": "1"], "\(run.stdout)\(run.stderr)")
+    }
+
     /// What /proc tells of the host that no step needs reads as nothing: the boot
     /// arguments, the boot id, the disks, the ACPI and driver directories.
     @Test func theHostsProcDetailsAreMasked() {

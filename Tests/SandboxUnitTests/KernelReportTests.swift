@@ -27,6 +27,19 @@ import Testing
         #expect(report.text.hasSuffix("containment: NOT available\n"))
     }
 
+    /// A v1 hierarchy with cpuacct mounted, in which no step group can be made (an
+    /// ordinary user's): the CPU-time limit is per process, and says so.
+    @Test func cpuTimeIsPerProcessWhereNoStepGroupCanBeMade() {
+        let ran: (CgroupHost) -> StepResult = { _ in StepResult(status: .exited, exitCode: 0) }
+        let missing = "/nonexistent-sandbox-test-hierarchy"
+        let report = KernelReport.gather(
+            cgroups: .v1(memory: missing + "/memory", pids: missing + "/pids", cpuacct: missing + "/cpuacct"),
+            probe: ran)
+        let findings = Dictionary(report.findings, uniquingKeysWith: { first, _ in first })
+        #expect(findings["cgroups"]?.contains("mounted, but") == true, "\(findings["cgroups"] ?? "")")
+        #expect(findings["mode: cpu time"] == "RLIMIT_CPU per process")
+    }
+
     @Test func aProbeThatRanIsReported() {
         let ran: (CgroupHost) -> StepResult = { _ in StepResult(status: .exited, exitCode: 0) }
         let report = KernelReport.gather(cgroups: .unavailable(reason: "none"), probe: ran)
