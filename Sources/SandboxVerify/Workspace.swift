@@ -62,6 +62,11 @@ struct Workspace {
         if geteuid() == 0 && !mounted {
             notes.append(
                 "the working copy is not size-bounded: mounting a tmpfs failed (\(String(cString: strerror(errno))))")
+        } else if geteuid() != 0 {
+            notes.append(
+                "the working copy is not size-bounded (--workspace-size needs root, to mount its tmpfs): "
+                    + "steps can write until the disk of \(Self.directory) is full, each file up to the file-size limit"
+            )
         }
         // Entry by entry, less the excluded names (arguments, never script text).
         // .sandbox goes even when cp could not read everything: nothing planted survives.

@@ -116,6 +116,21 @@ import Testing
         #expect(elsewhere.status == 0, "\(elsewhere.stderr)")
     }
 
+    /// An ordinary user cannot mount the working copy's tmpfs: the verdict says its
+    /// size is not bounded, rather than letting --workspace-size look enforced.
+    @Test(.enabled(if: available, "needs the built executable, and root to create the test user"))
+    func anUnboundedWorkingCopyIsSaid() throws {
+        let parent = Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let policies = try VerifyInterruptionTests.policies(in: parent)
+        let tree = try VerifyInterruptionTests.tree("quick", in: parent)
+        let outcome = try Self.run(["verify", "--format", "json", "--policy-dir", policies.path, tree.path])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let verdict = try Self.record(outcome.stdout)
+        let notes = (verdict["notes"] as? [String]) ?? []
+        #expect(notes.contains { $0.hasPrefix("the working copy is not size-bounded (--workspace-size needs root") })
+    }
+
     @Test(.enabled(if: available, "needs the built executable, and root to create the test user"))
     func doctorReportsTheRootlessModes() throws {
         let outcome = try Self.run(["doctor"])
