@@ -1,17 +1,20 @@
 # sandbox: build, test, check and benchmark.
 #   make build   install what is missing (Debian packages), then build
 #   make test    the whole suite: unit tests, and real sandboxes as root and as an ordinary user
-#                (required: where no sandbox can start, those tests fail rather than skip)
+#                (required: where no sandbox can start, those tests fail rather than skip),
+#                then a short fuzzing run of every parser of untrusted input
+#   make fuzz    every parser of untrusted input fuzzed with libFuzzer, 10^6 executions each
 #   make check   build with warnings as errors (C always builds with -Werror), and check formatting
 #   make bench   spawn overhead beside bubblewrap and bare exec; 200 sandboxes at once;
-#                supervisor memory under 1 GiB of output; sandbox verify beside the same steps bare
+#                supervisor memory under 1 GiB of output; sandbox verify beside the same steps bare;
+#                the supervisor's memory while it reads hostile reports
 #   make corpus  verify's decisions on real projects beside their bare truth (bench/corpus/truth.tsv),
 #                where their snapshots are on this machine (CORPUS_MIRROR, default /work/.mirror)
 SWIFT ?= swift
 PACKAGES := libseccomp-dev bubblewrap hyperfine pkg-config bc gcc python3 time golang-go mocha node-tap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release test check format bench corpus clean
+.PHONY: deps build release test check format bench fuzz corpus clean
 
 deps:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -28,6 +31,10 @@ release: deps
 
 test: build
 	SANDBOX_TESTS_NEED_SANDBOXES=1 $(SWIFT) test
+	bench/fuzz.sh 5000
+
+fuzz: deps
+	bench/fuzz.sh 1000000
 
 check: deps
 	$(SWIFT) build -Xswiftc -warnings-as-errors

@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -98,3 +99,15 @@ let package = Package(
         ),
     ]
 )
+
+// `make fuzz` builds the libFuzzer harness of every parser of untrusted input
+// (Sources/sandbox-fuzz) with SANDBOX_FUZZ set; other builds leave it out, since
+// its entry point is libFuzzer's own.
+if ProcessInfo.processInfo.environment["SANDBOX_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "sandbox-fuzz",
+            dependencies: ["SandboxModel", "SandboxPolicy", "SandboxReports"],
+            swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+        ))
+}
