@@ -327,6 +327,34 @@ import Testing
         #expect(lint.contains { $0.hasPrefix("shapes.py:1") && $0.contains("no-untyped-def") }, "mypy --strict")
     }
 
+    /// gettext catalogs kept as sources only are compiled before the tests read
+    /// them, as the project's build or CI compiles them.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func gettextCatalogsAreCompiledBeforeTheTests() throws {
+        let catalog = """
+            msgid ""
+            msgstr "Content-Type: text/plain; charset=UTF-8\\n"
+
+            msgid "hello"
+            msgstr "hallo"
+
+            """
+        let test = """
+            import gettext
+
+
+            def test_german():
+                german = gettext.translation("calc", localedir="locale", languages=["de"])
+                assert german.gettext("hello") == "hallo"
+
+            """
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "python/ready", adding: ["locale/de/LC_MESSAGES/calc.po": catalog, "test_locale.py": test])
+        #expect(status == 0, "\(stderr)")
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 3)
+        #expect(Self.gate(verdict, "test-failures")["actual"] as? Int == 0)
+    }
+
     /// `python3 -m venv` would import a `venv` package of the tree's own before the
     /// standard library's; the tools step runs Python isolated (-I), so the venv and
     /// its ruff are the real ones.

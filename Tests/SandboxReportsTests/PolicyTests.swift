@@ -138,7 +138,7 @@ import Testing
             effective.refused == [
                 // One line for the limit, its steps in the policy's order.
                 "repository asked for a higher timeout limit for tools, lint, format, black, flake8, mypy-environment, "
-                    + "requirements, test-dependencies, install, typecheck, pylint, test: refused",
+                    + "requirements, test-dependencies, translations, install, typecheck, pylint, test: refused",
                 "repository asked for test-failures <= 3, looser than <= 0: refused",
             ])
     }
