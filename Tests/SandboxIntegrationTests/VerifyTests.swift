@@ -272,6 +272,9 @@ import Testing
     func pythonToolsRunAsTheCIRunsThem() throws {
         let tox = """
             [testenv]
+            deps =
+                unit: text-unidecode==1.3
+                docs: no-such-package-for-sandbox-tests==1
             setenv =
                 CALC_MODE = strict
                 PYTHONPATH = /nowhere
@@ -314,12 +317,17 @@ import Testing
             adding: [
                 "tox.ini": tox, "shapes.py": shapes, "test_mode.py": mode,
                 "broken/test_broken.py": "def test_broken():\n    assert False\n",
+                "test_factor.py":
+                    "import text_unidecode\n\n\ndef test_factor():\n    assert text_unidecode.unidecode('a') == 'a'\n",
             ],
             options: ["--out", out.path])
         #expect(status == 1, "\(stderr)")
         let tools = try String(contentsOf: out.appendingPathComponent("python-tools.stdout"), encoding: .utf8)
         #expect(tools.contains("pylint 4.1.4 (the policy's)"), "\(tools)")
-        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 4, "calc's two, test_mode and area's doctest")
+        #expect(
+            Self.gate(verdict, "tests-ran")["actual"] as? Int == 5, "calc's two, test_mode, test_factor, area's doctest"
+        )
+        #expect(Self.gate(verdict, "step-failures")["actual"] as? Int == 0, "a docs factor's deps are not installed")
         #expect(Self.gate(verdict, "test-failures")["actual"] as? Int == 0, "broken/ is ignored, as the CI has it")
         let lint = (Self.gate(verdict, "lint-errors")["reasons"] as? [String]) ?? []
         #expect(lint.contains { $0.hasPrefix("shapes.py:7") && $0.contains("unused-variable") }, "\(lint)")
