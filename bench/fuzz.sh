@@ -60,7 +60,8 @@ for target in ${*:-$all}; do
     for seed in $(seeds "$target"); do cp -- "$seed" "$corpus/"; done
     log=$work/$target.log
     started=$(date +%s.%N)
-    if ! SANDBOX_FUZZ_TARGET=$target "$fuzzer" -runs="$runs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+    # Swift's own backtracer would take the crash from libFuzzer, which then saves no input.
+    if ! SWIFT_BACKTRACE=enable=no SANDBOX_FUZZ_TARGET=$target "$fuzzer" -runs="$runs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$here/.build/fuzz/$target-" "$corpus" > "$log" 2>&1; then
         tail -40 "$log"
         echo "fuzz: $target failed; the input is in $here/.build/fuzz/$target-*"

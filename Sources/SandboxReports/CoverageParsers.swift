@@ -124,7 +124,7 @@ public enum GoCoverProfileParser {
             record.linesPerKey = 1024
             for (position, block) in fileBlocks {
                 // "startLine.startColumn,endLine.endColumn": keyed by where it starts.
-                let start = position.split(separator: ",")[0].split(separator: ".")
+                let start = position.split(separator: ",", omittingEmptySubsequences: false)[0].split(separator: ".")
                 guard start.count == 2, let line = Int(start[0]), (0...ReportLimits.maximumLine).contains(line),
                     let column = Int(start[1]),
                     column >= 0

@@ -50,6 +50,15 @@ import Testing
         #expect(throws: ReportError.self) { try CoveragePyJSONParser.parse(Array(python.utf8), file: "c.json") }
     }
 
+    /// Found by fuzzing (bench/fuzz.sh go-cover): a block whose position is only
+    /// a comma trapped on an empty split.
+    @Test(arguments: ["x.go:, 1 0", "x.go:,, 1 0", "x.go:. 1 0", "x.go:.,. 1 0"])
+    func malformedBlockPositionsAreRefused(block: String) {
+        #expect(throws: ReportError.self) {
+            try GoCoverProfileParser.parse(Array("mode: set\n\(block)\n".utf8), file: "c.out")
+        }
+    }
+
     @Test func hitCountsSaturate() throws {
         let lcov =
             "SF:a.js\nDA:1,18446744073709551615\nend_of_record\nSF:a.js\nDA:1,18446744073709551615\nend_of_record\n"
