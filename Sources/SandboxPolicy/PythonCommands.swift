@@ -72,11 +72,20 @@ extension ProjectDeclarations {
         return (requirements, files)
     }
 
+    /// The tools the Python policy pins (its own versions, or the project's pre-commit
+    /// pins): a CI's `pip install pytest==7` must not replace them.
+    static let pinnedTools: Set<String> = ["pip", "pytest", "coverage", "ruff", "black", "flake8", "mypy", "pylint"]
+
     /// `name`, `name[extra,other]`, `name>=1.2,<2`: a package of the index, never
-    /// a path, URL, marker or option; and not pip, which the policy pins.
+    /// a path (an archive's name: `x.whl`, `x.tar.gz`), URL, marker or option; and
+    /// not a tool the policy pins.
     static func isRequirement(_ word: String) -> Bool {
         let name = word.prefix { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
-        guard let first = name.first, first.isLetter || first.isNumber, name.lowercased() != "pip" else { return false }
+        let archives = [".whl", ".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".egg"]
+        guard let first = name.first, first.isLetter || first.isNumber,
+            !pinnedTools.contains(String(name.lowercased().map { $0 == "_" ? "-" : $0 })),
+            !archives.contains(where: { name.lowercased().hasSuffix($0) })
+        else { return false }
         var rest = word.dropFirst(name.count)
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]"),
@@ -137,9 +146,14 @@ extension ProjectDeclarations {
         return checked
     }
 
+    /// Prefixes of the variables left out: what Python and its tools read (`PY*`,
+    /// `_PYTHON_SYSCONFIGDATA_NAME`, `COV*`, `PIP_*`), the dynamic loader and libc,
+    /// OpenSSL, the shells, and the sandbox's own.
     static let trustedVariablePrefixes = [
-        "PYTHON", "PYTEST", "COV", "PIP_", "UV_", "LD_", "SANDBOX", "VIRTUAL_ENV", "PATH", "HOME", "TMP", "TEMP",
-        "GCONV", "LOCPATH", "MALLOC", "GLIBC", "NODE", "SSL_", "HTTP", "HTTPS", "NO_PROXY", "ALL_PROXY", "FTP_PROXY",
+        "PY", "_", "COV", "PIP_", "UV_", "LD_", "SANDBOX", "VIRTUAL_ENV", "PATH", "HOME", "TMP", "TEMP", "GCONV",
+        "LOCPATH", "NLSPATH", "MALLOC", "GLIBC", "HOSTALIASES", "RES_OPTIONS", "LOCALDOMAIN", "TZDIR", "NODE", "SSL_",
+        "OPENSSL", "CURL_", "REQUESTS_", "HTTP", "HTTPS", "NO_PROXY", "ALL_PROXY", "FTP_PROXY", "BASH", "ENV", "SHELL",
+        "IFS", "PS4", "CDPATH",
     ]
 
     static func reachesTheTests(_ name: String, _ value: String) -> Bool {
@@ -351,9 +365,9 @@ enum ToxINI {
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
             if trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
             if line.first == " " || line.first == "\t" || line.isEmpty {
-                if open, var section = current, !section.values.isEmpty {
-                    section.values[section.values.count - 1].value.text += "\n" + trimmed
-                    current = section
+                // In place: a copy of the section per line would make a long value quadratic.
+                if open, current?.values.isEmpty == false {
+                    current!.values[current!.values.count - 1].value.text += "\n" + trimmed
                 }
                 continue
             }
@@ -363,14 +377,13 @@ enum ToxINI {
                 open = false
                 continue
             }
-            guard var section = current, let delimiter = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+            guard current != nil, let delimiter = line.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
                 open = false
                 continue
             }
             let key = line[..<delimiter].trimmingBlanks
-            section.values.append(
+            current!.values.append(
                 (number + 1, (String(key), String(line[line.index(after: delimiter)...].trimmingBlanks))))
-            current = section
             open = true
         }
         if let section = current { sections.append(section) }
@@ -429,20 +442,24 @@ enum ToxINI {
         return String(trimmed.dropFirst(head.count))
     }
 
+    /// How deep `{posargs:{posargs:…}}` defaults are read; deeper is unreadable.
+    static let maximumNesting = 8
+
     /// tox's substitutions: the tree's root, the default of the positional
     /// arguments, the environment's python and scripts; any other is unreadable.
-    static func substituted(_ text: String) -> String {
+    static func substituted(_ text: String, depth: Int = 0) -> String {
+        guard depth < maximumNesting else { return unreadable }
         var result = ""
         var rest = Substring(text)
         while let open = rest.firstIndex(of: "{") {
             result += rest[..<open]
-            var depth = 0
+            var level = 0
             var close: Substring.Index?
             for index in rest[open...].indices {
-                if rest[index] == "{" { depth += 1 }
+                if rest[index] == "{" { level += 1 }
                 if rest[index] == "}" {
-                    depth -= 1
-                    if depth == 0 {
+                    level -= 1
+                    if level == 0 {
                         close = index
                         break
                     }
@@ -469,7 +486,7 @@ enum ToxINI {
             case ":": result += ":"
             default:
                 if inside.hasPrefix("posargs:") {
-                    result += substituted(String(inside.dropFirst("posargs:".count)))
+                    result += substituted(String(inside.dropFirst("posargs:".count)), depth: depth + 1)
                 } else {
                     result += unreadable
                 }

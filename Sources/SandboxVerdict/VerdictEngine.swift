@@ -129,7 +129,9 @@ struct Measurements {
             case .success(.coverage), .failure: false
             }
         }
-        if explained || !result.limitsHit.isEmpty || !result.deniedSyscalls.isEmpty { return nil }
+        // A refusal that is an incident explains the failure; one programs expect does not.
+        let incident = result.deniedSyscalls.contains { ContainmentWords.expected[$0.name] == nil }
+        if explained || !result.limitsHit.isEmpty || incident { return nil }
         let clue = step.failureClue.map { ": \($0)" } ?? ""
         if let signal = result.signal { return "\(step.name): died of signal \(signal)\(clue)" }
         return "\(step.name): exited with status \(result.exitCode ?? -1)\(clue)"

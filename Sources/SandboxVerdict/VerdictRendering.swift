@@ -199,23 +199,36 @@ public enum Escaping {
 
     /// A workflow-command property also escapes `:` and `,`.
     public static func githubProperty(_ text: String) -> String {
-        githubData(text).replacingAll(":", with: "%3A").replacingAll(",", with: "%2C")
+        var out = ""
+        for scalar in githubData(text).unicodeScalars {
+            switch scalar {
+            case ":": out += "%3A"
+            case ",": out += "%2C"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// Markdown: one line, with the characters that make links, HTML, mentions,
     /// tables or math (`$…$`) escaped.
+    /// Scalar by scalar, never by character: a combining mark or a prepended letter
+    /// makes `*` or `<` part of a larger character that a character test misses.
     public static func markdown(_ text: String) -> String {
-        var out = ""
-        for character in singleLine(text) {
+        var out = String.UnicodeScalarView()
+        let escaped = Set("\\`*_{}[]()<>#+|!@~&$".unicodeScalars)
+        for scalar in singleLine(text).unicodeScalars {
             // `www.` starts a link with no scheme: a word joiner before its dot breaks it.
-            if character == ".", out.suffix(3).lowercased() == "www" { out.append("\u{2060}") }
-            if "\\`*_{}[]()<>#+|!@~&$".contains(character) { out.append("\\") }
-            out.append(character)
+            if scalar == ".", String(String.UnicodeScalarView(out.suffix(3))).lowercased() == "www" {
+                out.append("\u{2060}")
+            }
+            if escaped.contains(scalar) { out.append("\\") }
+            out.append(scalar)
             // GitHub finds mentions, issue references and bare links after the
             // backslashes are gone: a word joiner breaks them.
-            if character == "@" || character == "#" || character == ":" { out.append("\u{2060}") }
+            if scalar == "@" || scalar == "#" || scalar == ":" { out.append("\u{2060}") }
         }
-        return out
+        return String(out)
     }
 
     /// "path:12: ..." at the start of a reason.
@@ -223,14 +236,6 @@ public enum Escaping {
         let parts = reason.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, !parts[0].contains(" "), let line = Int(parts[1]) else { return nil }
         return (String(parts[0]), line)
-    }
-}
-
-extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var out = ""
-        for character in self { if character == target { out += replacement } else { out.append(character) } }
-        return out
     }
 }
 

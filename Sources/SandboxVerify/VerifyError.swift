@@ -13,7 +13,7 @@ public enum VerifyError: Error, CustomStringConvertible, Sendable {
     case sandbox(String)
     /// A signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) stopped the run before its
     /// verdict; the step running was given it, and the working copy removed
-    /// (exit 128 + the signal's number).
+    /// (verify then dies of the same signal).
     case interrupted(Int32)
 
     public var description: String {

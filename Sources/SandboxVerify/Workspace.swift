@@ -35,11 +35,13 @@ struct Workspace {
         }
         path = parent + "/tree"
         self.runner = runner
-        lock = open(parent + "/lock", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+        // Locked under another name, then named `lock`: another run's sweep never
+        // finds this copy with its lock not yet held.
+        lock = open(parent + "/lock.new", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0, rename(parent + "/lock.new", parent + "/lock") == 0 else {
             let reason = String(cString: strerror(errno))
             if lock >= 0 { close(lock) }
-            unlink(parent + "/lock")
+            unlink(parent + "/lock.new")
             rmdir(parent)
             throw .sandbox("cannot lock the working copy \(parent): \(reason)")
         }
@@ -171,7 +173,8 @@ struct Workspace {
                     + String(decoding: run.stderr.prefix(300), as: UTF8.self)
             }
         }
-        guard rmdir(path) == 0 || errno == ENOENT, unlink(parent + "/lock") == 0 || errno == ENOENT, rmdir(parent) == 0
+        guard rmdir(path) == 0 || errno == ENOENT, unlink(parent + "/lock") == 0 || errno == ENOENT,
+            rmdir(parent) == 0 || errno == ENOENT
         else {
             return "could not remove the working copy \(parent): \(String(cString: strerror(errno)))"
         }
@@ -201,7 +204,11 @@ struct Workspace {
             let held = open(parent + "/lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
             guard held >= 0 else { continue }
             defer { close(held) }
-            guard flock(held, LOCK_EX | LOCK_NB) == 0 else { continue }
+            // Held by a live run, or unlinked by the run that is removing it.
+            var lockInfo = stat()
+            guard flock(held, LOCK_EX | LOCK_NB) == 0, fstat(held, &lockInfo) == 0, lockInfo.st_nlink > 0 else {
+                continue
+            }
             if let failure = remove(parent + "/tree", in: parent, mounted: false, runner: runner) {
                 failures.append("a working copy a killed run left: " + failure)
             }

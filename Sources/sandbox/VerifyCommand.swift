@@ -67,8 +67,8 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         // From here, SIGINT, SIGTERM, SIGHUP and SIGQUIT stop verify cleanly: the
-        // step running is given the signal, the working copy is removed, and the
-        // exit is 128 + its number.
+        // step running is given the signal, the working copy is removed, and verify
+        // dies of the same signal.
         var verifier = Verifier(try policy.load(), stopsOnSignals: true)
         verifier.workspaceSize = try workspaceBound()
         verifier.keepsReportFiles = out != nil
@@ -112,7 +112,16 @@ enum Failure {
             switch error {
             case .usage, .policy, .output: throw ExitCode(2)
             case .sandbox: throw ExitCode(3)
-            case .interrupted(let signal): throw ExitCode(128 + signal)
+            case .interrupted(let signal):
+                // Dies of the signal, the working copy removed: a shell's loop or a CI
+                // runner stops as it does for any command the signal ended.
+                Glibc.signal(signal, SIG_DFL)
+                var set = sigset_t()
+                sigemptyset(&set)
+                sigaddset(&set, signal)
+                pthread_sigmask(SIG_UNBLOCK, &set, nil)
+                raise(signal)
+                throw ExitCode(128 + signal)
             }
         }
     }

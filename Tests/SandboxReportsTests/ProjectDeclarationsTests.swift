@@ -236,6 +236,10 @@ struct PythonCommandsTests {
               test:
                 env:
                   COV_CORE_SOURCE: everything
+                  _PYTHON_SYSCONFIGDATA_NAME: planted
+                  PY_IGNORE_IMPORTMISMATCH: "1"
+                  OPENSSL_CONF: /workspace/x.cnf
+                  BASH_ENV: /workspace/x.sh
                   LEVEL: "2"
                 steps:
                   - run: pip install -e .
@@ -264,6 +268,7 @@ struct PythonCommandsTests {
                       pip install pytest pytest-cov numpy pandas "wcwidth>=0.6.0" "coverage[toml]" -e .[tests]
                       pip install -r requirements/test.txt --index-url https://example.invalid/simple evil
                       pip install ./local git+https://example.invalid/x.git "name @ https://x" "six; python_version<'3'"
+                      pip install pytest==7.0 Coverage_X dist.whl pkg.tar.gz
                       pip install -r ../outside.txt --requirement=docs/requirements.txt
                       echo pip install not-this
 
@@ -271,9 +276,8 @@ struct PythonCommandsTests {
         let declarations = Self.read([".github/workflows/ci.yml": workflow])
         #expect(
             declarations.ciRequirements == [
-                "setuptools", "wheel", "pytest", "pytest-cov", "numpy", "pandas", "wcwidth>=0.6.0", "coverage[toml]",
-                "evil",
-            ])
+                "setuptools", "wheel", "pytest-cov", "numpy", "pandas", "wcwidth>=0.6.0", "evil", "Coverage_X",
+            ], "the tools the policy pins, archives and paths are left out")
         #expect(declarations.ciRequirementFiles == ["requirements/test.txt", "docs/requirements.txt"])
     }
 
@@ -317,6 +321,9 @@ struct PythonCommandsTests {
             Self.read([".github/workflows/ci.yml": pytest, ".travis.yml": travis, "tox.ini": legacy]).pytestArguments
                 == [])
         #expect(Self.read([".travis.yml": travis, "tox.ini": legacy]).pytestArguments == ["--doctest-glob=README.rst"])
+        // Defaults nested beyond reason are unreadable, not a deep recursion.
+        let nested = String(repeating: "{posargs:", count: 20_000) + "tests" + String(repeating: "}", count: 20_000)
+        #expect(Self.read(["tox.ini": "[testenv]\ncommands = pytest " + nested + "\n"]).pytestArguments == [])
         // A command that only mentions pytest runs nothing.
         #expect(arguments("echo pytest --doctest-modules") == [])
         #expect(

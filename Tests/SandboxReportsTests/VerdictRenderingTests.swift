@@ -134,6 +134,19 @@ import Testing
         }
     }
 
+    /// A combining mark after `<` or `*`, or a prepended letter before it, makes one
+    /// character of two scalars: escaping goes scalar by scalar (found in review).
+    @Test func escapingCannotBeHiddenInsideACharacter() {
+        let hidden = "<\u{301}img src=//x/y>\u{0D4E}<h1>*\u{301}b*"
+        let markdown = Escaping.markdown(hidden)
+        let scalars = Array(markdown.unicodeScalars)
+        for (index, scalar) in scalars.enumerated() where "<>*".unicodeScalars.contains(scalar) {
+            #expect(index > 0 && scalars[index - 1] == "\\", "\(markdown)")
+        }
+        #expect(!Escaping.githubProperty("a\u{0D4E},line=9:x\u{301}").contains(","))
+        #expect(!Escaping.githubProperty("a\u{0D4E},line=9:x\u{301}").contains(":"))
+    }
+
     @Test func markdownMakesNoAutolinkAndNoMath() {
         let markdown = Escaping.markdown("see www.example.com and $x^2$ or WWW.x.org")
         #expect(!markdown.contains("www.e") && !markdown.contains("WWW.x"))

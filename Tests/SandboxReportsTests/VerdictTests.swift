@@ -162,6 +162,14 @@ import Testing
                 "test: system call mbind refused (2×), as Docker's profile refuses it without CAP_SYS_NICE: "
                     + "NUMA memory placement, which programs do without (not an incident)"))
         #expect(verdict.notes.contains { $0.hasPrefix("test: system call get_mempolicy refused (1×)") })
+        // Nor does such a refusal explain a step's failure away.
+        var failed = StepResult(status: .exited, exitCode: 3)
+        failed.deniedSyscalls = [.init(name: "mbind", count: 1)]
+        let failing = VerdictEngine.evaluate([
+            StepEvidence(name: "build", kind: .build, result: failed, limits: ResourceLimits())
+        ])
+        #expect(try gate(failing, .stepFailures).reasons == ["build: exited with status 3"])
+        #expect(!failing.mergeReady)
     }
 
     @Test func everyLimitReachedIsNamedNotOnlyTheLastOne() throws {
