@@ -261,8 +261,11 @@ public enum LibtestParser {
                 messages[name] = String(line.prefix(500))
                 section = nil
             }
-            guard line.hasPrefix("test "), let separator = line.firstRange(of: " ... ") else { return }
-            var name = line[line.index(line.startIndex, offsetBy: 5)..<separator.lowerBound]
+            // The name starts after "test ": "test ... ok" names nothing (found by fuzzing).
+            guard line.hasPrefix("test ") else { return }
+            let afterTest = line.dropFirst(5)
+            guard let separator = afterTest.firstRange(of: " ... ") else { return }
+            var name = afterTest[..<separator.lowerBound]
             // libtest's own annotations, not part of the name.
             for annotation in [" - should panic", " - compile fail", " - compile"] where name.hasSuffix(annotation) {
                 name = name.dropLast(annotation.count)

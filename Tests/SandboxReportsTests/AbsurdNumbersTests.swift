@@ -59,6 +59,13 @@ import Testing
         }
     }
 
+    /// Found by fuzzing (bench/fuzz.sh libtest): a result line whose separator
+    /// overlaps "test " trapped on a reversed range.
+    @Test func aLibtestLineThatNamesNothingIsSkipped() throws {
+        let report = try LibtestParser.parse(Array("test ... ok\ntest a ... ok\n".utf8), file: "t.txt")
+        #expect(report.cases.map(\.name) == ["a"])
+    }
+
     @Test func hitCountsSaturate() throws {
         let lcov =
             "SF:a.js\nDA:1,18446744073709551615\nend_of_record\nSF:a.js\nDA:1,18446744073709551615\nend_of_record\n"
