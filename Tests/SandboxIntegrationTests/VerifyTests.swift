@@ -415,6 +415,26 @@ import Testing
         #expect(stderr.contains("[node/lint] skipped: none of node_modules/eslint/package.json is present"))
     }
 
+    /// Tests count as node counts them: a test with subtests is one too, a describe
+    /// suite is not (node's own JUnit reporter leaves the first out).
+    @Test(.enabled(if: available && FileManager.default.fileExists(atPath: "/usr/bin/node"), "needs node"))
+    func nodeTestsCountAsNodeCountsThem() throws {
+        let nested = """
+            const { test, describe, it } = require("node:test");
+            test("parent", async (t) => {
+              await t.test("first", () => {});
+              await t.test("second", () => {});
+            });
+            describe("suite", () => {
+              it("inner", () => {});
+            });
+
+            """
+        let (status, verdict, stderr) = try Self.verifyChanged("node/ready", adding: ["test/nested.test.js": nested])
+        #expect(status == 0, "\(stderr)")
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2 + 4, "parent, first, second, inner")
+    }
+
     /// mypy runs when the project configures it ([tool.mypy] here), and its errors
     /// are lint findings; a project without it skips the step.
     @Test(.enabled(if: available, "needs the built sandbox executable"))
