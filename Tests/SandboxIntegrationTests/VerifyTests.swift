@@ -1255,6 +1255,55 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "/tmp/\(copy)"), "the working copy is removed")
     }
 
+    /// The supervisor killed outright mid-step: the step dies with it (init's death
+    /// signal, and the PID namespace with init), and the next run removes the step's
+    /// cgroup that it left.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func aKilledSupervisorLeavesNoProcessAndNoCgroup() throws {
+        func sleepers() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { entry in
+                guard Int(entry) != nil, let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+                else { return false }
+                return String(decoding: cmdline, as: UTF8.self) == "/bin/sleep\u{0}3171\u{0}"
+            }
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Harness.binary)
+        process.arguments = ["run", "--", "/bin/sleep", "3171"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<200 where sleepers().isEmpty { usleep(25_000) }
+        #expect(!sleepers().isEmpty, "the step started")
+        let supervisor = process.processIdentifier
+        // Where a step group can be: under a v1 controller (or a delegated part of one),
+        // or the v2 hierarchy, a few levels down.
+        func groups() -> [String] {
+            var found: [String] = []
+            for depth in 0..<4 {
+                let pattern =
+                    "/sys/fs/cgroup/" + String(repeating: "*/", count: depth)
+                    + "sandbox-steps/step-\(supervisor)-*"
+                var matches = glob_t()
+                defer { globfree(&matches) }
+                guard glob(pattern, 0, nil, &matches) == 0 else { continue }
+                for index in 0..<Int(matches.gl_pathc) {
+                    if let path = matches.gl_pathv[index] { found.append(String(cString: path)) }
+                }
+            }
+            return found
+        }
+        let grouped = !groups().isEmpty
+        #expect(grouped || geteuid() != 0, "root's step runs in a cgroup of its own")
+        kill(supervisor, SIGKILL)
+        process.waitUntilExit()
+        for _ in 0..<200 where !sleepers().isEmpty { usleep(25_000) }
+        #expect(sleepers().isEmpty, "the step died with its supervisor")
+        let next = try Harness.cli(["run", "--", "/bin/true"])
+        #expect(next.status == 0, "\(next.stderr)")
+        if grouped { #expect(groups().isEmpty, "the next run removed the step group the killed one left") }
+    }
+
     @Test(.enabled(if: available, "needs the built sandbox executable"))
     func aCopyLeftByAKilledRunIsRemovedByTheNext() throws {
         let parent = Harness.temporaryDirectory()
