@@ -137,15 +137,11 @@ public struct ProjectDeclarations: Sendable, Equatable {
                 walk.yaml(root)
             }
             declarations.facts += walk.facts
-            for set in walk.cargoFeatureSets where !declarations.cargoFeatureSets.contains(set) {
-                declarations.cargoFeatureSets.append(set)
-            }
+            declarations.cargoFeatureSets.appendNew(walk.cargoFeatureSets)
             declarations.swiftTestRuns += walk.swiftTestRuns
             declarations.toolRuns += walk.toolRuns
-            declarations.ciRequirements += walk.ciRequirements.filter { !declarations.ciRequirements.contains($0) }
-            declarations.ciRequirementFiles += walk.ciRequirementFiles.filter {
-                !declarations.ciRequirementFiles.contains($0)
-            }
+            declarations.ciRequirements.appendNew(walk.ciRequirements)
+            declarations.ciRequirementFiles.appendNew(walk.ciRequirementFiles)
             declarations.readsCommands = declarations.readsCommands || walk.readsCommands
             if path.hasPrefix(workflowDirectory + "/") { workflowCommands = workflowCommands || walk.readsCommands }
             if path != "tox.ini" {
@@ -166,12 +162,15 @@ public struct ProjectDeclarations: Sendable, Equatable {
     /// Whether `text` is a word that can be nothing but a value: ASCII letters,
     /// digits and the characters in `extra`, and no leading `-` to make it an option.
     static func isWord(_ text: String, alsoAllowing extra: String) -> Bool {
+        !text.isEmpty && !text.hasPrefix("-") && isPlain(text, alsoAllowing: extra)
+    }
+
+    /// Whether `text` holds ASCII letters, digits and the characters in `extra` only.
+    static func isPlain(_ text: String, alsoAllowing extra: String) -> Bool {
         let allowed = Set(extra.utf8)
-        return !text.isEmpty && !text.hasPrefix("-")
-            && text.utf8.allSatisfy { byte in
-                allowed.contains(byte) || (byte >= 0x30 && byte <= 0x39)
-                    || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7a)
-            }
+        return text.utf8.allSatisfy { byte in
+            allowed.contains(byte) || (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7a)
+        }
     }
 
     /// The `--filter` patterns of `swift test`'s words (after `test`); one that is
@@ -381,16 +380,13 @@ public struct ProjectDeclarations: Sendable, Equatable {
             }
             if ProjectDeclarations.invoked(command, among: ["tox"]) != nil { invokesTox = true }
             if file != "tox.ini", let (requirements, files) = ProjectDeclarations.pipInstall(command) {
-                for requirement in requirements where !ciRequirements.contains(requirement) {
-                    ciRequirements.append(requirement)
-                }
-                for path in files where !ciRequirementFiles.contains(path) { ciRequirementFiles.append(path) }
+                ciRequirements.appendNew(requirements)
+                ciRequirementFiles.appendNew(files)
             }
             if let at = command.firstIndex(where: { $0 == "cargo" || $0.hasSuffix("/cargo") }),
-                let set = ProjectDeclarations.cargoFeatureSet(Array(command[(at + 1)...])),
-                !cargoFeatureSets.contains(set)
+                let set = ProjectDeclarations.cargoFeatureSet(Array(command[(at + 1)...]))
             {
-                cargoFeatureSets.append(set)
+                cargoFeatureSets.appendNew([set])
             }
             if let at = command.firstIndex(where: { $0 == "swift" || $0.hasSuffix("/swift") }),
                 command.dropFirst(at + 1).first == "test"
@@ -467,5 +463,13 @@ public struct ProjectDeclarations: Sendable, Equatable {
                 }
             }
         }
+    }
+}
+
+extension Array where Element: Equatable {
+    /// Appends the items not already held, in their order: a fact read twice
+    /// (an alias, a second workflow) is one fact.
+    mutating func appendNew(_ items: some Sequence<Element>) {
+        for item in items where !contains(item) { append(item) }
     }
 }

@@ -158,12 +158,8 @@ extension ProjectDeclarations {
 
     static func reachesTheTests(_ name: String, _ value: String) -> Bool {
         let capitals = name.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }
-        let allowed = Set("-_./:,=+@%".utf8)
-        let plain = value.utf8.allSatisfy { byte in
-            allowed.contains(byte) || (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7a)
-        }
         return capitals && name.first.map { !$0.isNumber } == true
-            && !trustedVariablePrefixes.contains(where: name.hasPrefix) && plain
+            && !trustedVariablePrefixes.contains(where: name.hasPrefix) && isPlain(value, alsoAllowing: "-_./:,=+@%")
     }
 }
 

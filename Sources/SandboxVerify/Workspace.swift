@@ -185,15 +185,7 @@ struct Workspace {
     /// killed (SIGKILL, a crash): a copy of ours (0700, this uid's) whose lock
     /// no run holds. Returns what could not be removed, for the verdict's notes.
     static func removeAbandoned(runner: any SandboxRunner) -> [String] {
-        guard let listing = opendir(directory) else { return [] }
-        var names: [String] = []
-        while let entry = readdir(listing) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name.hasPrefix(prefix + "-") { names.append(name) }
-        }
-        closedir(listing)
+        let names = (Descriptor.untrustedDirectoryEntries(directory) ?? []).filter { $0.hasPrefix(prefix + "-") }
         var failures: [String] = []
         for name in names {
             let parent = directory + "/" + name
