@@ -265,6 +265,52 @@ import Testing
         #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100, "calc alone, measured once")
     }
 
+    /// A lock file pins what the project's installs get and the test tools' versions
+    /// (uv.lock here; poetry.lock and pdm.lock alike). Coverage counts statements as
+    /// coverage.py's own summary does, whatever its version: before 7.13 its JSON
+    /// report counted a module's docstring as an executed line.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func aLockFilesPinsAreKept() throws {
+        let registry = [("coverage", "7.6.1"), ("pytest", "8.3.3"), ("text-unidecode", "1.2")].map {
+            "[[package]]\nname = \"\($0.0)\"\nversion = \"\($0.1)\"\nsource = { registry = \"https://pypi.org/simple\" }\n"
+        }
+        let lock =
+            "version = 1\nrequires-python = \">=3.9\"\n\n[[package]]\nname = \"calc\"\nversion = \"0.1.0\"\n"
+            + "source = { editable = \".\" }\n\n" + registry.joined(separator: "\n")
+        let pyproject =
+            try String(contentsOf: Self.examples.appendingPathComponent("python/ready/pyproject.toml"), encoding: .utf8)
+            + "\n[dependency-groups]\ntest = [\"text-unidecode\"]\n"
+        let documented =
+            "\"\"\"A module docstring.\"\"\"\n\n\ndef used():\n    return 1\n\n\ndef unused():\n    return 2\n"
+        let pinned = """
+            from importlib.metadata import version
+
+            import documented
+
+
+            def test_pinned():
+                assert version("text-unidecode") == "1.2"
+                assert documented.used() == 1
+
+            """
+        let out = Harness.temporaryDirectory().appendingPathComponent("out")
+        defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "python/ready",
+            adding: [
+                "uv.lock": lock, "pyproject.toml": pyproject, "documented.py": documented, "test_pinned.py": pinned,
+            ],
+            options: ["--out", out.path])
+        #expect(status == 0, "\(stderr)")
+        let tools = try String(contentsOf: out.appendingPathComponent("python-tools.stdout"), encoding: .utf8)
+        #expect(tools.contains("pytest 8.3.3 (uv.lock)") && tools.contains("coverage 7.6.1 (uv.lock)"), "\(tools)")
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 3)
+        // calc's 8 statements and documented's 3 of 4: 11 of 12, not 13 of 14 with
+        // each module's docstring counted as a covered line.
+        let coverage = Self.gate(verdict, "line-coverage")["actual"] as? Double ?? 0
+        #expect(abs(coverage - 1100.0 / 12) < 0.05, "\(coverage)")
+    }
+
     /// The commands of the project's CI (here tox's) say how its tools run: pytest's
     /// doctests, ignored paths and environment, and pylint and mypy on the paths and
     /// with the options the CI gives them. A variable a trusted tool reads is not passed.
