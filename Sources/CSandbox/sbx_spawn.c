@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -80,7 +81,16 @@ static int sbx_write_file(const char *path, const char *text) {
 
 static int sbx_remount_bind(const char *target, uint32_t bind_flags);
 
-static int sbx_bind(const struct sbx_operation *op, int source) {
+/// `source` is a detached copy of the source mount (open_tree, made by a root
+/// supervisor) to move onto the target, or else an O_PATH descriptor of the source
+/// in this mount namespace, to bind from.
+static int sbx_bind(const struct sbx_operation *op, int source, int detached) {
+    if (detached) {
+        if (syscall(SYS_move_mount, source, "", AT_FDCWD, op->target, MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+            return -1;
+        }
+        return sbx_remount_bind(op->target, op->flags);
+    }
     char proc_path[64] = "/proc/self/fd/";
     char digits[16];
     int n = 0;
@@ -197,12 +207,12 @@ static int sbx_mask(const struct sbx_operation *op) {
     return sbx_remount_bind(op->target, SBX_BIND_READ_ONLY | SBX_BIND_DEVICES);
 }
 
-static int sbx_run_operation(const struct sbx_operation *op, int source) {
+static int sbx_run_operation(const struct sbx_operation *op, int source, int detached) {
     switch (op->kind) {
     case SBX_OP_MKDIR:
         return mkdir(op->target, op->mode);
     case SBX_OP_BIND:
-        return sbx_bind(op, source);
+        return sbx_bind(op, source, detached);
     case SBX_OP_TMPFS:
         return sbx_tmpfs(op);
     case SBX_OP_PROC:
@@ -417,34 +427,103 @@ static void sbx_command(const struct sbx_spawn_config *config) {
 
 // MARK: - Init
 
-/// Opens every bind source, refusing symbolic links on the way, while init still
-/// has the supervisor's credentials (the sandbox's own may not reach them), and
-/// before the root's tmpfs could hide them (a workspace under /tmp).
-static void sbx_open_sources(const struct sbx_spawn_config *config, int *sources) {
+/// Opens every bind source, refusing symbolic links on the way, with the
+/// supervisor's credentials (the sandbox's own may not reach them), and before the
+/// root's tmpfs could hide them (a workspace under /tmp). `detach`: in the supervisor
+/// before the clone, as a detached copy of each source's mount (open_tree), since a
+/// root supervisor's child is made with the sandbox's effective uid; else in init,
+/// whose credentials are still the (unprivileged) supervisor's. A source that cannot
+/// be opened is -1, its errno in `errors`, for init to report as its setup failure.
+static void sbx_open_sources(const struct sbx_spawn_config *config, int *sources, int *errors, int detach) {
     for (size_t i = 0; i < config->operation_count; i++) {
         sources[i] = -1;
+        errors[i] = 0;
         if (config->operations[i].kind != SBX_OP_BIND) {
             continue;
         }
         struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
-        sources[i] = (int)syscall(SYS_openat2, AT_FDCWD, config->operations[i].source, &how, sizeof how);
+        int path = (int)syscall(SYS_openat2, AT_FDCWD, config->operations[i].source, &how, sizeof how);
+        if (path >= 0 && detach) {
+            sources[i] = (int)syscall(SYS_open_tree, path, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+            int error = errno;
+            close(path);
+            errno = error;
+        } else {
+            sources[i] = path;
+        }
         if (sources[i] < 0) {
-            sbx_fail(config, SBX_STAGE_OPEN_SOURCE, errno, (int)i);
+            errors[i] = errno;
         }
     }
+}
+
+static void sbx_close_sources(const struct sbx_spawn_config *config, const int *sources) {
+    for (size_t i = 0; i < config->operation_count; i++) {
+        if (sources[i] >= 0) {
+            close(sources[i]);
+        }
+    }
+}
+
+/// Covers the read-only directory bound at `target` with an overlay of it and an
+/// empty layer: the sandbox then sees inodes of its own, so that a lock it takes
+/// (flock, fcntl) or a watch it sets (inotify) on the host's files reaches neither
+/// the host nor another sandbox. A path overlayfs would read as several layers or
+/// options (',', ':' or '\\') is refused, as EINVAL.
+static int sbx_private_inodes(const char *target, const char *empty, uint32_t bind_flags) {
+    static const char prefix[] = "lowerdir=";
+    size_t target_length = sbx_length(target);
+    size_t empty_length = sbx_length(empty);
+    char options[sizeof prefix + target_length + 1 + empty_length + 1];
+    size_t at = 0;
+    for (size_t i = 0; prefix[i] != '\0'; i++) {
+        options[at++] = prefix[i];
+    }
+    const char *layers[] = {target, empty};
+    for (size_t layer = 0; layer < 2; layer++) {
+        for (const char *c = layers[layer]; *c != '\0'; c++) {
+            if (*c == ',' || *c == ':' || *c == '\\') {
+                errno = EINVAL;
+                return -1;
+            }
+            options[at++] = *c;
+        }
+        options[at++] = layer == 0 ? ':' : '\0';
+    }
+    unsigned long flags = MS_RDONLY | MS_NOSUID | (bind_flags & SBX_BIND_DEVICES ? 0 : MS_NODEV);
+    return mount("overlay", target, "overlay", flags, options);
+}
+
+static int sbx_is_directory(int fd) {
+    struct stat info;
+    return fd >= 0 && syscall(SYS_fstat, fd, &info) == 0 && S_ISDIR(info.st_mode);
 }
 
 static void sbx_build_root(const struct sbx_spawn_config *config, const int *sources) {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
         sbx_fail(config, SBX_STAGE_MOUNT_PRIVATE, errno, 0);
     }
+    int made_empty_layer = 0;
     for (size_t i = 0; i < config->operation_count; i++) {
-        if (sbx_run_operation(&config->operations[i], sources[i]) != 0) {
+        const struct sbx_operation *op = &config->operations[i];
+        if (sbx_run_operation(op, sources[i], config->namespace_owner != 0) != 0) {
             sbx_fail(config, SBX_STAGE_OPERATION, errno, (int)i);
+        }
+        if (op->kind == SBX_OP_BIND && (op->flags & SBX_BIND_READ_ONLY) && sbx_is_directory(sources[i])) {
+            if (!made_empty_layer && mkdir(config->empty_layer, 0755) != 0) {
+                sbx_fail(config, SBX_STAGE_PRIVATE_INODES, errno, (int)i);
+            }
+            made_empty_layer = 1;
+            if (sbx_private_inodes(op->target, config->empty_layer, op->flags) != 0) {
+                sbx_fail(config, SBX_STAGE_PRIVATE_INODES, errno, (int)i);
+            }
         }
         if (sources[i] >= 0) {
             close(sources[i]);
         }
+    }
+    if (made_empty_layer && rmdir(config->empty_layer) != 0) {
+        sbx_fail(config, SBX_STAGE_PRIVATE_INODES, errno, 0);
     }
     if (chdir(config->root) != 0) {
         sbx_fail(config, SBX_STAGE_ENTER_ROOT, errno, 0);
@@ -501,7 +580,7 @@ static int sbx_close_others(const struct sbx_spawn_config *config) {
 /// PID 1 of the sandbox: builds the root, starts the command, reaps, relays
 /// signals, and reports the command's end. When it exits, the kernel kills
 /// everything left in the PID namespace.
-static void sbx_init(const struct sbx_spawn_config *config) {
+static void sbx_init(const struct sbx_spawn_config *config, int *sources, int *source_errors) {
     // Init's memory is a copy of the supervisor's, argument strings and all: the
     // host paths they name (the binary, the tree, --out) must not be /proc/1/cmdline.
     for (size_t i = 0; i < config->argument_length; i++) {
@@ -518,8 +597,14 @@ static void sbx_init(const struct sbx_spawn_config *config) {
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
         sbx_fail(config, SBX_STAGE_DUMPABLE, errno, 0);
     }
-    int sources[config->operation_count + 1];
-    sbx_open_sources(config, sources);
+    if (config->namespace_owner == 0) {
+        sbx_open_sources(config, sources, source_errors, 0);
+    }
+    for (size_t i = 0; i < config->operation_count; i++) {
+        if (source_errors[i] != 0) {
+            sbx_fail(config, SBX_STAGE_OPEN_SOURCE, source_errors[i], (int)i);
+        }
+    }
     // Become the namespace's root, which the maps tie to the sandbox's host
     // identity; until now init still carried the supervisor's. Raw calls: glibc's
     // wrappers would try to reach threads that exist only in the parent.
@@ -621,14 +706,43 @@ pid_t sbx_spawn(const struct sbx_spawn_config *config) {
     if (config->new_network) {
         flags |= CLONE_NEWNET;
     }
+    // The new user namespace's owner is the effective uid that makes it, and the
+    // kernel charges each per-user count (inotify, queued signals, message queues)
+    // up the chain of owners: made as the sandbox's own host uid, none reaches host
+    // root's. Raw calls change this thread's credentials only; the real and saved
+    // uids stay root's, so the effective one can return. Changing it also clears
+    // the process's dumpable flag, which is set back.
+    int sources[config->operation_count + 1];
+    int source_errors[config->operation_count + 1];
+    for (size_t i = 0; i < config->operation_count; i++) {
+        sources[i] = -1;
+        source_errors[i] = 0;
+    }
+    if (config->namespace_owner != 0) {
+        sbx_open_sources(config, sources, source_errors, 1);
+    }
+    int dumpable = 0;
+    if (config->namespace_owner != 0) {
+        dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+        if (syscall(SYS_setresuid, -1, config->namespace_owner, -1) != 0) {
+            int error = errno;
+            sbx_close_sources(config, sources);
+            return -error;
+        }
+    }
     // A fork-like clone: no new stack, the child returns here with a copy of memory.
     long pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
-    if (pid < 0) {
-        return -errno;
+    int clone_error = errno;
+    if (pid != 0 && config->namespace_owner != 0) {
+        if (syscall(SYS_setresuid, -1, 0, -1) != 0 || (dumpable > 0 && prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0) != 0)) {
+            // The supervisor cannot go on without root's effective uid.
+            abort();
+        }
     }
     if (pid == 0) {
-        sbx_init(config);
+        sbx_init(config, sources, source_errors);
         _exit(125);
     }
-    return (pid_t)pid;
+    sbx_close_sources(config, sources);
+    return pid < 0 ? -clone_error : (pid_t)pid;
 }

@@ -59,6 +59,10 @@ public struct LaunchPlan: Sendable {
     /// The host uid and gid the sandbox's root (and so its user) maps to.
     public var hostUID: UInt32
     public var hostGID: UInt32
+    /// The effective uid the sandbox's user namespace is made with, which the kernel
+    /// charges its per-user counts to: its own host uid when root supervises (nil
+    /// otherwise: the caller's own).
+    public var namespaceOwner: UInt32? { geteuid() == 0 && hostUID != 0 ? hostUID : nil }
 
     public init(
         operations: [RootOperation], command: [String], environment: [String], searchPath: String,
@@ -277,6 +281,8 @@ public enum SandboxLauncher {
                             config.uid = user.uid
                             config.gid = user.gid
                             config.clear_groups = plan.clearsGroups ? 1 : 0
+                            config.namespace_owner = plan.namespaceOwner ?? 0
+                            config.empty_layer = UnsafePointer(cString(root + "/.sandbox-empty-layer"))
                             config.inner_uid_map = UnsafePointer(cString("\(user.uid) 0 1"))
                             config.inner_gid_map = UnsafePointer(cString("\(user.gid) 0 1"))
                             config.limits = limitPointer.baseAddress

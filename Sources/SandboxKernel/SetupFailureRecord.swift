@@ -27,6 +27,11 @@ extension SandboxLauncher {
             guard index > 0, index <= operations.count, case .bind(let source, _, _, _) = operations[index - 1]
             else { return .openSource("a mount source") }
             return .openSource(source)
+        case SBX_STAGE_PRIVATE_INODES.rawValue:
+            // An overlay over a read-only bind, so that its inodes are the sandbox's own.
+            guard index > 0, index <= operations.count, case .bind(_, let target, _, _) = operations[index - 1]
+            else { return .rootOperation("make the empty layer of the read-only binds' overlays") }
+            return .rootOperation("mount an overlay of its own over \(target)")
         case SBX_STAGE_EXEC.rawValue: return .exec(command.first ?? "")
         default:
             return calls[record.stage].map(SetupStage.sandbox) ?? .supervisor("setup (stage \(record.stage))")

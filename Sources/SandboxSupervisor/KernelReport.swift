@@ -30,12 +30,8 @@ public struct KernelReport: Sendable {
         let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         report.findings.append(("kernel", release))
         report.findings.append(("user", geteuid() == 0 ? "root" : "uid \(geteuid()) (rootless)"))
-        let identity = Supervisor.hostIdentity
         report.findings.append(
-            (
-                "sandbox identity",
-                "uid \(RunConfiguration.user.uid) inside; host uid \(identity.uid), gid \(identity.gid)"
-            ))
+            ("sandbox identity", "uid \(RunConfiguration.user.uid) inside; \(Supervisor.hostIdentityDescription)"))
 
         let maxNamespaces = read("/proc/sys/user/max_user_namespaces") ?? "unknown"
         var namespaces = "max_user_namespaces \(maxNamespaces)"

@@ -17,6 +17,10 @@ public struct Supervisor: Sendable {
     /// run's own: what arrives during a step is passed on to it, and stays
     /// recorded for the caller; a step still running 5 s later is killed.
     public var sharedSignals: SignalRelay?
+    /// The host uid every run is, leased by the caller for all of them (verify's
+    /// steps share one working copy, which that uid owns). Without one, each run
+    /// started by root leases a uid of its own for as long as it lasts.
+    public var identity: IdentityLease?
     public init(host: HostLayout? = nil, cgroups: CgroupHost? = nil) {
         hostOverride = host
         cgroupsOverride = cgroups
@@ -42,9 +46,12 @@ public struct Supervisor: Sendable {
         var result: StepResult
         do {
             let prepared = try prepare(configuration, host: host, filter: filter)
-            result = try supervise(
-                prepared, configuration: configuration, cgroups: host.cgroups, stdout: stdout, stderr: stderr,
-                started: started)
+            // The lease is held until the sandbox has ended, and its cgroup with it.
+            result = try withExtendedLifetime(prepared.lease) {
+                try supervise(
+                    prepared, configuration: configuration, cgroups: host.cgroups, stdout: stdout, stderr: stderr,
+                    started: started)
+            }
         } catch let error as SystemError {
             result = StepResult(status: .setupFailed)
             result.setupFailure = .init(
@@ -60,6 +67,8 @@ public struct Supervisor: Sendable {
     struct Prepared {
         var plan: LaunchPlan
         var usesCgroup: Bool
+        /// The lease that holds the run's host uid (root only).
+        var lease: IdentityLease?
     }
 
     func prepare(
@@ -69,10 +78,15 @@ public struct Supervisor: Sendable {
         guard !configuration.command.isEmpty else {
             throw SystemError("command", errno: nil, hint: "no command given")
         }
-        let identity = Self.hostIdentity
         var workspace: String?
+        var owner: stat?
         if let path = configuration.workspace {
-            workspace = try Self.checkWorkspace(path, hostUID: identity.uid)
+            owner = try Self.inspectWorkspace(path)
+        }
+        let lease = try self.lease(forWorkspaceOwnedBy: owner?.st_uid)
+        let identity = lease.map { (uid: $0.uid, gid: $0.uid) } ?? (uid: geteuid(), gid: getegid())
+        if let path = configuration.workspace, let owner {
+            workspace = try Self.checkWorkspace(path, owner: owner, hostUID: identity.uid)
             if let cache = FilterCache.standard, cache.isWritable(fromWorkspace: workspace!) {
                 throw SystemError(
                     "workspace", errno: nil, path: path,
@@ -120,7 +134,7 @@ public struct Supervisor: Sendable {
             filter: try filter.program(),
             hostUID: identity.uid,
             hostGID: identity.gid)
-        return Prepared(plan: plan, usesCgroup: usesCgroup)
+        return Prepared(plan: plan, usesCgroup: usesCgroup, lease: lease)
     }
 
     /// How this supervisor's limits fall short of a cgroup's, in one line; nil
@@ -132,27 +146,51 @@ public struct Supervisor: Sendable {
             + "processes by RLIMIT_NPROC, CPU time per process"
     }
 
-    /// Who the sandbox is on the host: the calling user, or for root an unprivileged
-    /// identity of its own, so that nothing inside ever holds the host's uid 0.
-    public static var hostIdentity: (uid: UInt32, gid: UInt32) {
-        geteuid() == 0
-            ? (RunConfiguration.rootHostIdentity, RunConfiguration.rootHostIdentity) : (geteuid(), getegid())
+    /// The lease of a root run's host uid: the one held for every run, unless the
+    /// workspace is owned by another uid of the range, which the run then takes
+    /// (refused while another sandbox holds it). A run of its own leases the
+    /// workspace's owner, waiting for it, or else the lowest uid free.
+    func lease(forWorkspaceOwnedBy owner: UInt32?) throws(SystemError) -> IdentityLease? {
+        guard geteuid() == 0 else { return nil }
+        let owned = owner.flatMap { IdentityLease.range.contains($0) ? $0 : nil }
+        if let identity, owned == nil || owned == identity.uid {
+            return identity
+        }
+        return try IdentityLease.acquire(preferring: owned, waiting: identity == nil)
     }
 
-    /// The workspace must be reached without symbolic links (an earlier step may
-    /// have planted one to redirect the mount), and the sandbox's host uid must be
-    /// able to write it. Returns its absolute path.
-    static func checkWorkspace(_ path: String, hostUID: UInt32) throws -> String {
+    /// Who the sandboxes are on the host, in words: the calling user, or for root
+    /// an unprivileged uid of the lease range, one per sandbox running, so that
+    /// nothing inside ever holds the host's uid 0 or another sandbox's budgets.
+    public static var hostIdentityDescription: String {
+        let range = IdentityLease.range
+        return geteuid() == 0
+            ? "host uid \(range.lowerBound)-\(range.upperBound) (gid the same), one of its own per sandbox running"
+            : "host uid \(geteuid()), gid \(getegid())"
+    }
+
+    /// The workspace, reached without symbolic links (an earlier step may have
+    /// planted one to redirect the mount): who owns it, and its mode.
+    static func inspectWorkspace(_ path: String) throws -> stat {
         let fd = try Descriptor.openDirectoryRefusingLinks(path, role: "workspace")
         defer { Descriptor.close(fd) }
         var info = stat()
         guard fstat(fd.rawValue, &info) == 0 else { throw SystemError.last("workspace", path: path) }
+        return info
+    }
+
+    /// The sandbox's host uid must be able to write the workspace. A root run takes
+    /// the uid of the range that owns it, waiting while another sandbox holds it.
+    /// Returns its absolute path.
+    static func checkWorkspace(_ path: String, owner info: stat, hostUID: UInt32) throws -> String {
         if info.st_uid != hostUID && info.st_mode & S_IWOTH == 0 {
+            let range = IdentityLease.range
             throw SystemError(
                 "workspace", errno: EACCES, path: path,
                 hint: "owned by uid \(info.st_uid), but the sandbox runs as host uid \(hostUID); "
                     + (geteuid() == 0
-                        ? "chown -R \(hostUID):\(hostUID) it, or run sandbox as an ordinary user"
+                        ? "chown -R it to one uid of \(range.lowerBound)-\(range.upperBound) (the sandbox then runs "
+                            + "as that uid, once no other holds it), or run sandbox as an ordinary user"
                         : "use a directory you own"))
         }
         return try HostProbe.resolve(path, role: "workspace")

@@ -1,5 +1,5 @@
 import Glibc
-import SandboxKernel
+package import SandboxKernel
 package import SandboxModel
 package import SandboxSupervisor
 
@@ -32,10 +32,32 @@ package protocol SandboxRunner: Sendable {
     func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> CapturedRun
     /// How this runner's limits fall short of a cgroup's, for the verdict's notes.
     var enforcementNote: String? { get }
+    /// The host uid and gid its sandboxes run as, which own the working copy.
+    var hostIdentity: (uid: UInt32, gid: UInt32) { get }
+    /// This runner with one host uid held for every run it makes from here on
+    /// (a verification's steps share one working copy, which that uid owns).
+    func holdingOneIdentity() throws(SystemError) -> any SandboxRunner
+}
+
+extension SandboxRunner {
+    package var hostIdentity: (uid: UInt32, gid: UInt32) { (geteuid(), getegid()) }
+    package func holdingOneIdentity() throws(SystemError) -> any SandboxRunner { self }
 }
 
 extension Supervisor: SandboxRunner {
     package var enforcementNote: String? { weakerEnforcement }
+
+    /// Root's runs are the leased uid's; an ordinary user's, that user's.
+    package var hostIdentity: (uid: UInt32, gid: UInt32) {
+        identity.map { ($0.uid, $0.uid) } ?? (geteuid(), getegid())
+    }
+
+    package func holdingOneIdentity() throws(SystemError) -> any SandboxRunner {
+        guard geteuid() == 0, identity == nil else { return self }
+        var holding = self
+        holding.identity = try IdentityLease.acquire()
+        return holding
+    }
 
     /// Runs a sandbox with its output captured in anonymous files.
     package func capture(_ configuration: RunConfiguration, stdoutCap: Int, stderrCap: Int) -> CapturedRun {

@@ -98,6 +98,13 @@ public struct Verifier: Sendable {
         } catch {
             throw .sandbox("cannot give the working copy a mount namespace of its own: \(error)")
         }
+        // One host uid for every step: they share the working copy, which it owns.
+        let runner: any SandboxRunner
+        do {
+            runner = try self.runner.holdingOneIdentity()
+        } catch {
+            throw .sandbox("cannot lease a host uid for the steps: \(error)")
+        }
         var evidence = EvidenceGathering(keepsReportFiles: keepsReportFiles)
         let interruption = self.interruption
         let execution = PlanExecution(

@@ -46,7 +46,7 @@ struct Workspace {
             throw .sandbox("cannot lock the working copy \(parent): \(reason)")
         }
         notes = abandoned
-        let identity = Supervisor.hostIdentity
+        let identity = runner.hostIdentity
         guard mkdir(path, 0o755) == 0, chown(path, identity.uid, identity.gid) == 0 else {
             rmdir(path)
             unlink(parent + "/lock")

@@ -1,5 +1,6 @@
 import Foundation
 import SandboxModel
+import Synchronization
 import Testing
 
 /// Every row of the attack table in SECURITY.md, run for real: each test asserts
@@ -253,7 +254,9 @@ import Testing
         var info = stat()
         #expect(stat(workspace.appendingPathComponent("made").path, &info) == 0)
         #expect(info.st_uid != 0, "a file the sandbox made, even setuid, is not the host root's")
-        #expect(info.st_uid == (Harness.isRoot ? RunConfiguration.rootHostIdentity : geteuid()))
+        var owner = stat()
+        #expect(stat(workspace.path, &owner) == 0)
+        #expect(info.st_uid == (Harness.isRoot ? owner.st_uid : geteuid()), "the workspace's uid of the range")
     }
 
     // MARK: capabilities that survive (runc CVE-2022-29162, crun CVE-2022-27650)
@@ -295,6 +298,143 @@ import Testing
         #expect(values["prlimit_init"] == "-1,\(EPERM)")
         #expect(run.denied["prlimit64"] == 1)
         #expect(values["prlimit_own"] == "0,0")
+    }
+
+    /// The kernel keeps one pipe-buffer budget per host user (fs.pipe-user-pages-soft).
+    /// Root's sandboxes each run as a host uid of their own: one that holds large
+    /// pipes exhausts only its own budget, and another's new pipes keep their 64 KiB.
+    @Test(.enabled(if: Harness.isRoot, "root's sandboxes; a user's all are that user"))
+    func concurrentSandboxesDoNotShareAHostUsersPipeBudget() throws {
+        var other: Captured?
+        let holders = Self.whileHolding(
+            """
+            import fcntl, os
+            pipes, size = [], 0
+            while size < 1 << 30:
+                pipe = os.pipe()
+                pipes.append(pipe)
+                try:
+                    size += fcntl.fcntl(pipe[0], 1031, 1 << 20)
+                except OSError:
+                    break
+            # Refused past the budget; new pipes still open, at 8 KiB once it is spent.
+            pipes += [os.pipe() for _ in range(64)]
+            print("held=%d" % size)
+            print("last=%d" % fcntl.fcntl(pipes[-1][0], 1032))
+            """
+        ) {
+            other = Harness.python("import fcntl, os; print('size=%d' % fcntl.fcntl(os.pipe()[0], 1032))")
+        }
+        let holder = try #require(holders.first)
+        #expect(holder.result.exitCode == 0, "\(holder.stderr)")
+        #expect(Int(holder.values["held"] ?? "") ?? 0 >= 32 << 20, "\(holder.stdout)")
+        #expect(holder.values["last"] == "8192", "its own budget is spent: \(holder.stdout)")
+        #expect(other?.values["size"] == "65536", "\(other?.stdout ?? "")\(other?.stderr ?? "")")
+    }
+
+    /// The kernel charges inotify instances up the chain of user-namespace owners:
+    /// made by root's supervisor, five sandboxes holding their 32 each would take all
+    /// of host root's 128 (fs.inotify.max_user_instances). Each namespace is made as
+    /// its sandbox's own host uid, so host root keeps its budget.
+    @Test(.enabled(if: Harness.isRoot, "a user's sandboxes are charged to that user"))
+    func sandboxesDoNotSpendHostRootsInotifyInstances() throws {
+        var hostInstance: Int32 = -1
+        var hostErrno: Int32 = 0
+        let holders = Self.whileHolding(
+            """
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            held = []
+            while len(held) < 64 and libc.inotify_init1(0) >= 0:
+                held.append(1)
+            print("held=%d" % len(held))
+            """, count: 5
+        ) {
+            hostInstance = inotify_init1(Int32(IN_CLOEXEC))
+            hostErrno = errno
+        }
+        if hostInstance >= 0 { close(hostInstance) }
+        #expect(holders.map { $0.values["held"] } == Array(repeating: "32", count: 5), "\(holders.map(\.stderr))")
+        #expect(hostInstance >= 0, "host root's inotify_init1: errno \(hostErrno)")
+    }
+
+    /// The toolchain directories a step sees (/usr here) are overlays of the
+    /// sandbox's own: a lock it holds on one of their files stops neither the host
+    /// nor another sandbox, and a watch it sets sees nothing of what the host runs.
+    @Test func toolchainFilesAreNoChannelBetweenJobs() throws {
+        let lock = "import fcntl\nlocked = open('/usr/bin/ls', 'rb')\nfcntl.flock(locked, fcntl.LOCK_EX)\n"
+        var hostLocked = false
+        var other: Captured?
+        let holders = Self.whileHolding(lock) {
+            let file = open("/usr/bin/ls", O_RDONLY | O_CLOEXEC)
+            hostLocked = file >= 0 && flock(file, LOCK_EX | LOCK_NB) == 0
+            close(file)
+            other = Harness.python(
+                "import fcntl\ntry:\n    fcntl.flock(open('/usr/bin/ls', 'rb'), fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+                    + "    print('other=locked')\nexcept OSError as error:\n    print('other=%d' % error.errno)\n")
+        }
+        #expect(holders.first?.result.exitCode == 0, "\(holders.first?.stderr ?? "")")
+        #expect(hostLocked, "the host's lock on /usr/bin/ls is not blocked by the sandbox's")
+        #expect(other?.values["other"] == "locked", "\(other?.stdout ?? "")\(other?.stderr ?? "")")
+        let watch = """
+            import ctypes, os
+            libc = ctypes.CDLL(None, use_errno=True)
+            watcher = libc.inotify_init1(os.O_NONBLOCK)
+            print("watch=%d" % libc.inotify_add_watch(watcher, b"/usr/bin/ls", 0xfff))
+
+            """
+        let watched = Self.whileHolding(
+            watch,
+            then:
+                "\ntry:\n    print('events=%d' % len(os.read(watcher, 4096)))\nexcept BlockingIOError:\n    print('events=0')\n"
+        ) {
+            let ls = Process()
+            ls.executableURL = URL(fileURLWithPath: "/usr/bin/ls")
+            ls.standardOutput = FileHandle.nullDevice
+            try? ls.run()
+            ls.waitUntilExit()
+        }
+        #expect(watched.first?.values["watch"] == "1", "\(watched.first?.stderr ?? "")")
+        #expect(watched.first?.values["events"] == "0", "the host's run of /usr/bin/ls shows no event inside")
+    }
+
+    /// Runs `count` sandboxes of `script` (Python) at once, each holding what the
+    /// script made until `body` has run, then running `then`; returns what each did.
+    static func whileHolding(_ script: String, count: Int = 1, then: String = "", _ body: () -> Void) -> [Captured] {
+        let workspaces = (0..<count).map { _ in Harness.workspace() }
+        defer { workspaces.forEach { try? FileManager.default.removeItem(at: $0) } }
+        let runs = Mutex<[Int: Captured]>([:])
+        for (index, workspace) in workspaces.enumerated() {
+            Thread {
+                let run = Harness.python(
+                    script + """
+
+                        import os as _os, time as _time
+                        open("holding", "w").close()
+                        for _ in range(600):
+                            if _os.path.exists("release"):
+                                break
+                            _time.sleep(0.05)
+                        """ + then
+                ) { $0.workspace = workspace.path }
+                runs.withLock { $0[index] = run }
+            }.start()
+        }
+        let started = Date()
+        for workspace in workspaces {
+            let holding = workspace.appendingPathComponent("holding").path
+            while !FileManager.default.fileExists(atPath: holding), runs.withLock({ $0.count }) < count,
+                Date().timeIntervalSince(started) < 30
+            {
+                usleep(20_000)
+            }
+        }
+        body()
+        for workspace in workspaces {
+            _ = FileManager.default.createFile(atPath: workspace.appendingPathComponent("release").path, contents: nil)
+        }
+        while runs.withLock({ $0.count }) < count { usleep(20_000) }
+        return runs.withLock { runs in (0..<count).compactMap { runs[$0] } }
     }
 
     /// Init is a copy of the supervisor, argument strings and all: they name the

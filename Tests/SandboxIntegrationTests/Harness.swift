@@ -2,6 +2,7 @@ import Foundation
 import SandboxKernel
 import SandboxModel
 import SandboxSupervisor
+import Synchronization
 import SystemPackage
 import Testing
 
@@ -90,14 +91,18 @@ enum Harness {
     }
 
     /// A host directory to use as a workspace: writable by the sandbox's host
-    /// identity (root's sandboxes run as an unprivileged uid of their own).
+    /// identity. Root's sandboxes run as an unprivileged uid of their own, the
+    /// workspace's owner when it is one of the leased range: each workspace gets
+    /// a uid of its own, so that tests running at once do not wait for each other.
     static func workspace() -> URL {
         let url = temporaryDirectory()
         if isRoot {
-            chown(url.path, RunConfiguration.rootHostIdentity, RunConfiguration.rootHostIdentity)
+            let uid = RunConfiguration.rootHostIdentity + 1000 + workspaces.add(1, ordering: .relaxed).newValue
+            chown(url.path, uid, uid)
         }
         return url
     }
+    static let workspaces = Atomic<UInt32>(0)
 
     /// Runs the `sandbox` executable itself; returns exit status, stdout, stderr.
     static func cli(

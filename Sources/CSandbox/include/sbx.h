@@ -217,6 +217,13 @@ struct sbx_spawn_config {
     /// Non-zero when the supervisor may let init drop the supplementary groups it
     /// inherited (a root supervisor writes the gid map without "deny").
     int clear_groups;
+    /// An empty directory made while the root is built, and removed before it is
+    /// entered: the second, empty layer of each read-only directory's overlay.
+    const char *empty_layer;
+    /// Non-zero: the sandbox's user namespace is made with this effective uid (the
+    /// sandbox's host uid, when root supervises), so that the kernel charges what the
+    /// sandbox holds in per-user budgets to that uid, not to host root.
+    uint32_t namespace_owner;
     /// Prepared "1000 0 1"-style lines for that innermost user namespace.
     const char *inner_uid_map;
     const char *inner_gid_map;
@@ -282,6 +289,7 @@ enum sbx_stage {
     SBX_STAGE_SECCOMP,
     SBX_STAGE_LISTENER,
     SBX_STAGE_NAMESPACE_LIMITS,
+    SBX_STAGE_PRIVATE_INODES,
     SBX_STAGE_EXEC,
 };
 
