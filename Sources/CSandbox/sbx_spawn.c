@@ -510,7 +510,12 @@ static void sbx_build_root(const struct sbx_spawn_config *config, const int *sou
             sbx_fail(config, SBX_STAGE_OPERATION, errno, (int)i);
         }
         if (op->kind == SBX_OP_BIND && (op->flags & SBX_BIND_READ_ONLY) && sbx_is_directory(sources[i])) {
-            if (!made_empty_layer && mkdir(config->empty_layer, 0755) != 0) {
+            // The empty layer is a tmpfs of its own, detached once the root is built:
+            // the overlays keep it, and it never shows. (A removed directory would
+            // not do: overlayfs cannot list a merged directory with a dead layer.)
+            if (!made_empty_layer && (mkdir(config->empty_layer, 0755) != 0 ||
+                                      mount("tmpfs", config->empty_layer, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                            "size=4096,mode=0555") != 0)) {
                 sbx_fail(config, SBX_STAGE_PRIVATE_INODES, errno, (int)i);
             }
             made_empty_layer = 1;
@@ -522,7 +527,7 @@ static void sbx_build_root(const struct sbx_spawn_config *config, const int *sou
             close(sources[i]);
         }
     }
-    if (made_empty_layer && rmdir(config->empty_layer) != 0) {
+    if (made_empty_layer && (umount2(config->empty_layer, MNT_DETACH) != 0 || rmdir(config->empty_layer) != 0)) {
         sbx_fail(config, SBX_STAGE_PRIVATE_INODES, errno, 0);
     }
     if (chdir(config->root) != 0) {

@@ -394,6 +394,10 @@ import Testing
             try? ls.run()
             ls.waitUntilExit()
         }
+        // The overlays show what the host's directories hold, listed as well as read.
+        let listed = Harness.python("import os\nprint('usr=' + ','.join(sorted(os.listdir('/usr'))))")
+        let host = try FileManager.default.contentsOfDirectory(atPath: "/usr").sorted().joined(separator: ",")
+        #expect(listed.values["usr"] == host, "\(listed.stdout)\(listed.stderr)")
         #expect(watched.first?.values["watch"] == "1", "\(watched.first?.stderr ?? "")")
         #expect(watched.first?.values["events"] == "0", "the host's run of /usr/bin/ls shows no event inside")
     }
