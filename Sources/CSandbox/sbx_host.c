@@ -199,6 +199,15 @@ int sbx_open_no_symlinks(const char *path, int flags, unsigned mode) {
     return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
 }
 
+int sbx_open_beneath(int directory, const char *path, int flags, unsigned mode) {
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_CLOEXEC),
+        .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+    };
+    return (int)syscall(SYS_openat2, directory, path, &how, sizeof how);
+}
+
 int sbx_open_path_no_symlinks(const char *path, int directory) {
     return sbx_open_no_symlinks(path, O_PATH | (directory ? O_DIRECTORY : 0), 0);
 }

@@ -149,6 +149,17 @@ public enum Descriptor {
         return Array(bytes[0..<total])
     }
 
+    /// `path` opened relative to the directory `directory`, never leaving it and
+    /// refusing every symbolic link on the way (openat2 RESOLVE_BENEATH and
+    /// RESOLVE_NO_SYMLINKS): for writing a tree whose names are untrusted.
+    public static func openBeneath(
+        _ directory: FileDescriptor, _ path: String, flags: Int32, permissions: UInt32 = 0, role: String
+    ) throws(SystemError) -> FileDescriptor {
+        let fd = sbx_open_beneath(directory.rawValue, path, flags, permissions)
+        guard fd >= 0 else { throw SystemError.last(role, path: path) }
+        return FileDescriptor(rawValue: fd)
+    }
+
     /// An O_PATH descriptor of the directory `path`, refusing a symbolic link
     /// anywhere on the way (openat2 RESOLVE_NO_SYMLINKS); `role` names it in errors.
     public static func openDirectoryRefusingLinks(_ path: String, role: String) throws(SystemError) -> FileDescriptor {
@@ -171,6 +182,25 @@ public enum Descriptor {
         }
         defer { closedir(directory) }
         return entryNames(directory)
+    }
+
+    /// Removes the entry `name` of the directory `parent`, and if it is a directory
+    /// everything in it, following no link: each directory is opened beneath its
+    /// parent with O_NOFOLLOW. For trees this process wrote itself. Returns whether
+    /// all of it went.
+    @discardableResult
+    public static func removeTree(_ name: String, in parent: FileDescriptor, depth: Int = 0) -> Bool {
+        if unlinkat(parent.rawValue, name, 0) == 0 || errno == ENOENT { return true }
+        guard errno == EISDIR, depth < 1024 else { return false }
+        let fd = openat(parent.rawValue, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0, let directory = fdopendir(fd) else {
+            if fd >= 0 { Glibc.close(fd) }
+            return false
+        }
+        let inside = FileDescriptor(rawValue: dirfd(directory))
+        let removed = entryNames(directory).allSatisfy { removeTree($0, in: inside, depth: depth + 1) }
+        closedir(directory)
+        return removed && unlinkat(parent.rawValue, name, AT_REMOVEDIR) == 0
     }
 
     /// The names an open directory holds, but `.` and `..`, sorted.

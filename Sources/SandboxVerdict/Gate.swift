@@ -37,9 +37,39 @@ public struct Verdict: Equatable, Sendable {
     public var notes: [String] = []
     /// How each step that ran ended, in order: for machines reading the JSON.
     public var steps: [StepOutcome] = []
+    /// The commits judged, when verify read them from a repository: the branch,
+    /// its base and their merge base.
+    public var revisions: [JudgedRevision] = []
 
     /// Merge-ready when every blocking gate passed (or measured nothing it needed).
     public var mergeReady: Bool {
         gates.allSatisfy { !$0.definition.blocking || $0.status != .failed }
+    }
+}
+
+/// A commit verify judged or judged against, named as the user named it.
+public struct JudgedRevision: Equatable, Sendable {
+    public enum Role: String, Sendable {
+        case ref
+        case base
+        case mergeBase = "merge-base"
+    }
+    public var role: Role
+    /// The name given (`--ref main`), or the commit for the merge base.
+    public var name: String
+    public var commit: String
+    public var tree: String
+
+    public init(role: Role, name: String, commit: String, tree: String) {
+        self.role = role
+        self.name = name
+        self.commit = commit
+        self.tree = tree
+    }
+
+    /// "ref main: commit 1f2e…, tree 9a8b…".
+    public var summary: String {
+        "\(role == .mergeBase ? "merge base" : role.rawValue) \(role == .mergeBase ? "" : name + ": ")"
+            + "commit \(commit), tree \(tree)"
     }
 }

@@ -10,6 +10,8 @@ extension Verdict {
 
     public var text: String {
         var lines = ["\(headline)", ""]
+        for revision in revisions { lines.append("  judged \(Escaping.singleLine(revision.summary))") }
+        if !revisions.isEmpty { lines.append("") }
         for gate in gates {
             let mark =
                 switch gate.status {
@@ -44,6 +46,10 @@ extension Verdict {
             ]
             return "    {" + fields.map { "\(JSONText.string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
         }
+        let revisionObjects = revisions.map { revision in
+            "{\"role\": \(JSONText.string(revision.role.rawValue)), \"name\": \(JSONText.string(revision.name)), "
+                + "\"commit\": \(JSONText.string(revision.commit)), \"tree\": \(JSONText.string(revision.tree))}"
+        }
         let stepObjects = steps.map { step in
             let result = step.result.json.split(separator: "\n").joined(separator: " ")
             return "    {\"name\": \(JSONText.string(step.name)), \"kind\": \(JSONText.string(step.kind.rawValue)), "
@@ -59,6 +65,7 @@ extension Verdict {
               "skippedTests": \(skippedTests),
               "flakyTests": [\(flakyTests.map(JSONText.string).joined(separator: ", "))],
               "notes": [\(notes.map(JSONText.string).joined(separator: ", "))],
+              "revisions": [\(revisionObjects.joined(separator: ", "))],
               "steps": [
             \(stepObjects.joined(separator: ",\n"))
               ]
@@ -71,6 +78,8 @@ extension Verdict {
 
     public var markdown: String {
         var lines = ["### \(mergeReady ? "✅" : "❌") \(headline)", ""]
+        for revision in revisions { lines.append("Judged " + Escaping.markdown(revision.summary) + "  ") }
+        if !revisions.isEmpty { lines.append("") }
         for gate in gates {
             // A gate nothing measured is neither ticked nor left open like a failure.
             let box =

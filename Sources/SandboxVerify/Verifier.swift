@@ -85,6 +85,25 @@ public struct Verifier: Sendable {
         self.isolateMounts = isolateMounts
     }
 
+    /// Verifies the commit `ref` of the git repository at `repository`, its tree
+    /// read from git's objects (`GitExport`), never checked out; `base`, when given,
+    /// is the trusted side it is judged against, named in the verdict with the
+    /// merge base.
+    public func verify(
+        repository: String, ref: String, base: String?, languages: [String] = [],
+        progress: (VerifyProgress) -> Void = { _ in }
+    ) throws(VerifyError) -> VerifyOutcome {
+        let git = try GitExport(repository: repository, runner: runner)
+        let revisions = try git.resolve(ref: ref, base: base)
+        let content = try git.content(of: revisions[0].commit)
+        let export = try ExportedTree(content, commit: revisions[0].commit)
+        defer { export.remove() }
+        var outcome = try verify(tree: export.path, languages: languages, progress: progress)
+        outcome.verdict.revisions = revisions
+        outcome.verdict.notes = export.notes + outcome.verdict.notes
+        return outcome
+    }
+
     /// `languages`, when given, are the ones the trusted side expects: they run
     /// whatever marker files the (untrusted) tree has or lacks.
     public func verify(

@@ -185,22 +185,8 @@ struct Workspace {
     /// killed (SIGKILL, a crash): a copy of ours (0700, this uid's) whose lock
     /// no run holds. Returns what could not be removed, for the verdict's notes.
     static func removeAbandoned(runner: any SandboxRunner) -> [String] {
-        let names = (Descriptor.untrustedDirectoryEntries(directory) ?? []).filter { $0.hasPrefix(prefix + "-") }
         var failures: [String] = []
-        for name in names {
-            let parent = directory + "/" + name
-            var info = stat()
-            guard lstat(parent, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid(),
-                info.st_mode & 0o777 == 0o700
-            else { continue }
-            let held = open(parent + "/lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-            guard held >= 0 else { continue }
-            defer { close(held) }
-            // Held by a live run, or unlinked by the run that is removing it.
-            var lockInfo = stat()
-            guard flock(held, LOCK_EX | LOCK_NB) == 0, fstat(held, &lockInfo) == 0, lockInfo.st_nlink > 0 else {
-                continue
-            }
+        AbandonedCopies.forEach(prefix: prefix) { parent in
             if let failure = remove(parent + "/tree", in: parent, mounted: false, runner: runner) {
                 failures.append("a working copy a killed run left: " + failure)
             }

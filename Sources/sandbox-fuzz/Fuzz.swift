@@ -26,6 +26,19 @@ let targets: [String: @Sendable ([UInt8]) -> Void] = [
     "cargo-json": { _ = try? CargoJSONParser.parse($0, file: "f") },
     "diagnostics": { _ = try? DiagnosticsParser.parse($0, file: "f", tool: "t") },
     "libtest": { _ = try? LibtestParser.parse($0, file: "f") },
+    "git-ls-tree": { _ = try? GitTreeListing.parse($0[...]) },
+    "git-cat-file": { _ = try? GitBatch.parse($0[...]) },
+    // A link's target, then NUL-separated `path=target` links of the tree.
+    "git-links": { bytes in
+        let parts = bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        guard let target = parts.first else { return }
+        let links = Dictionary(
+            parts.dropFirst().compactMap { part -> (String, String)? in
+                guard let equals = part.firstIndex(of: "=") else { return nil }
+                return (String(part[..<equals]), String(part[part.index(after: equals)...]))
+            }, uniquingKeysWith: { first, _ in first })
+        _ = GitTreePath.resolve(link: "a/b", target: target, links: links)
+    },
     "policy": { _ = try? PolicyParser.language(String(decoding: $0, as: UTF8.self), file: "f") },
     "image": { _ = try? PolicyParser.image(String(decoding: $0, as: UTF8.self), file: "f") },
     "defaults": { _ = try? PolicyParser.defaults(String(decoding: $0, as: UTF8.self), file: "f") },

@@ -12,8 +12,22 @@ struct VerifyCommand: ParsableCommand {
         abstract: "Decide whether a source tree is ready to merge, from its tools run in sandboxes.",
         discussion: "Exit status: 0 merge-ready, 1 not ready, 2 usage or policy error, 3 the sandbox could not run.")
 
-    @Argument(help: "The source tree (default: the current directory). It is never modified.")
+    @Argument(
+        help:
+            "The source tree, or with --ref the git repository (default: the current directory). It is never modified."
+    )
     var path: String = "."
+
+    @Option(
+        help: ArgumentHelp(
+            "Verify this commit, branch or tag of the repository at <path>, read from git's objects (no checkout).",
+            valueName: "REF"))
+    var ref: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The trusted commit, branch or tag REF is judged against (needs --ref).", valueName: "BASE"))
+    var base: String?
 
     @OptionGroup var policy: PolicyOptions
 
@@ -45,6 +59,9 @@ struct VerifyCommand: ParsableCommand {
 
     func validate() throws {
         _ = try workspaceBound()
+        if base != nil && ref == nil {
+            throw ValidationError("--base needs --ref: the commit judged against it")
+        }
     }
 
     func workspaceBound() throws -> ByteSize {
@@ -77,6 +94,10 @@ struct VerifyCommand: ParsableCommand {
             try outputs.prepare()
             let progress = ProgressDisplay()
             defer { progress.finish() }
+            if let ref {
+                return try verifier.verify(
+                    repository: path, ref: ref, base: base, languages: languages, progress: progress.handle)
+            }
             return try verifier.verify(tree: path, languages: languages, progress: progress.handle)
         }
         FileDescriptorOutput.standardOutput.write(outputs.rendered(outcome.verdict))

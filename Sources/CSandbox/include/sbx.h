@@ -100,6 +100,11 @@ int sbx_make_temporary_file(char *template_path);
 /// on the way (RESOLVE_NO_SYMLINKS). Returns the descriptor or -1 with errno set.
 int sbx_open_no_symlinks(const char *path, int flags, unsigned mode);
 
+/// openat2(directory, path, flags | O_CLOEXEC, mode) that stays beneath
+/// `directory` and refuses every symbolic link and mount crossing on the way.
+/// Returns the descriptor or -1 with errno set.
+int sbx_open_beneath(int directory, const char *path, int flags, unsigned mode);
+
 /// An O_PATH descriptor of `path` (a directory when `directory` is non-zero),
 /// refusing every symbolic link on the way.
 int sbx_open_path_no_symlinks(const char *path, int directory);
@@ -217,8 +222,8 @@ struct sbx_spawn_config {
     /// Non-zero when the supervisor may let init drop the supplementary groups it
     /// inherited (a root supervisor writes the gid map without "deny").
     int clear_groups;
-    /// An empty directory made while the root is built, and removed before it is
-    /// entered: the second, empty layer of each read-only directory's overlay.
+    /// Where an empty tmpfs is mounted while the root is built, detached before it
+    /// is entered: the second, empty layer of each read-only directory's overlay.
     const char *empty_layer;
     /// Non-zero: the sandbox's user namespace is made with this effective uid (the
     /// sandbox's host uid, when root supervises), so that the kernel charges what the
