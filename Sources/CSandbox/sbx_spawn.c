@@ -11,7 +11,9 @@
 #include <linux/filter.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
+#include <linux/securebits.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -129,6 +131,11 @@ static int sbx_remount_bind(const char *target, uint32_t bind_flags) {
     }
     if (current.f_flags & ST_NODEV) {
         flags |= MS_NODEV;
+    }
+    // A source read-only on the host stays so, even where the bind may write: a
+    // detached copy (open_tree) carries no locked flags to refuse the remount.
+    if (current.f_flags & ST_RDONLY) {
+        flags |= MS_RDONLY;
     }
     if (current.f_flags & ST_NOATIME) {
         flags |= MS_NOATIME;
@@ -491,6 +498,14 @@ static int sbx_private_inodes(const char *target, const char *empty, uint32_t bi
         options[at++] = layer == 0 ? ':' : '\0';
     }
     unsigned long flags = MS_RDONLY | MS_NOSUID | (bind_flags & SBX_BIND_DEVICES ? 0 : MS_NODEV);
+    // What the bind below keeps (noexec, from its host mount) the overlay keeps too.
+    struct statfs below;
+    if (statfs(target, &below) != 0) {
+        return -1;
+    }
+    if (below.f_flags & ST_NOEXEC) {
+        flags |= MS_NOEXEC;
+    }
     return mount("overlay", target, "overlay", flags, options);
 }
 
@@ -635,9 +650,9 @@ static void sbx_init(const struct sbx_spawn_config *config, int *sources, int *s
         sbx_fail(config, SBX_STAGE_HOSTNAME, errno, 0);
     }
     // inotify instances and watches are counted per user namespace and user, and
-    // charged up to the user that made this namespace (host root, when root runs
-    // the sandbox): this namespace's own limits, which nothing inside can raise,
-    // keep every step well inside root's budget (128 instances by default).
+    // charged up to the user that made this namespace (the sandbox's own host uid
+    // when root runs it, the user otherwise): this namespace's own limits, which
+    // nothing inside can raise, bound what one step holds of that budget.
     static const char *const limits[][2] = {
         {"/proc/sys/user/max_inotify_instances", "32"},
         {"/proc/sys/user/max_inotify_watches", "8192"},
@@ -726,11 +741,27 @@ pid_t sbx_spawn(const struct sbx_spawn_config *config) {
     if (config->namespace_owner != 0) {
         sbx_open_sources(config, sources, source_errors, 1);
     }
+    // Dumpable is the process's, not the thread's: one spawn at a time changes and
+    // restores it. SECBIT_NO_SETUID_FIXUP keeps this thread's capabilities while
+    // its effective uid is the sandbox's, so that the namespace is made with
+    // CAP_SYS_ADMIN, as hosts that confine unprivileged namespaces (AppArmor's
+    // restrict_unprivileged_userns, Debian's unprivileged_userns_clone=0) require.
+    static pthread_mutex_t owner_change = PTHREAD_MUTEX_INITIALIZER;
     int dumpable = 0;
+    int securebits = -1;
     if (config->namespace_owner != 0) {
+        pthread_mutex_lock(&owner_change);
         dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+        securebits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+        if (securebits >= 0 && prctl(PR_SET_SECUREBITS, securebits | SECBIT_NO_SETUID_FIXUP, 0, 0, 0) != 0) {
+            securebits = -1;
+        }
         if (syscall(SYS_setresuid, -1, config->namespace_owner, -1) != 0) {
             int error = errno;
+            if (securebits >= 0) {
+                prctl(PR_SET_SECUREBITS, securebits, 0, 0, 0);
+            }
+            pthread_mutex_unlock(&owner_change);
             sbx_close_sources(config, sources);
             return -error;
         }
@@ -738,15 +769,28 @@ pid_t sbx_spawn(const struct sbx_spawn_config *config) {
     // A fork-like clone: no new stack, the child returns here with a copy of memory.
     long pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
     int clone_error = errno;
-    if (pid != 0 && config->namespace_owner != 0) {
-        if (syscall(SYS_setresuid, -1, 0, -1) != 0 || (dumpable > 0 && prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0) != 0)) {
+    if (pid == 0) {
+        // The supervisor's securebits again (its capabilities here are the new
+        // namespace's, CAP_SETPCAP among them).
+        if (securebits >= 0 && prctl(PR_SET_SECUREBITS, securebits, 0, 0, 0) != 0) {
+            _exit(125);
+        }
+        sbx_init(config, sources, source_errors);
+        _exit(125);
+    }
+    if (config->namespace_owner != 0) {
+        if (syscall(SYS_setresuid, -1, 0, -1) != 0) {
             // The supervisor cannot go on without root's effective uid.
             abort();
         }
-    }
-    if (pid == 0) {
-        sbx_init(config, sources, source_errors);
-        _exit(125);
+        if (securebits >= 0) {
+            prctl(PR_SET_SECUREBITS, securebits, 0, 0, 0);
+        }
+        // Only an ordinary dumpable process is made so again (not a setuid start's).
+        if (dumpable == 1) {
+            prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        }
+        pthread_mutex_unlock(&owner_change);
     }
     sbx_close_sources(config, sources);
     return pid < 0 ? -clone_error : (pid_t)pid;

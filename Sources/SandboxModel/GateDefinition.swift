@@ -9,6 +9,9 @@ public struct GateDefinition: Equatable, Sendable {
         case compilerWarnings = "compiler-warnings"
         case containment = "containment"
         case stepFailures = "step-failures"
+        /// The share of the lines a branch changes that its tests run (Codecov's
+        /// patch status, diff-cover): measured only against a base.
+        case patchCoverage = "patch-coverage"
 
         /// How people read it.
         public var title: String {
@@ -21,11 +24,12 @@ public struct GateDefinition: Equatable, Sendable {
             case .compilerWarnings: "Compiler warnings"
             case .containment: "Containment incidents"
             case .stepFailures: "Steps that failed unexplained"
+            case .patchCoverage: "Patch coverage"
             }
         }
 
         /// Whether it is a percentage (shown with %).
-        public var isPercent: Bool { self == .lineCoverage }
+        public var isPercent: Bool { self == .lineCoverage || self == .patchCoverage }
     }
 
     public enum Comparison: String, Sendable {
@@ -63,6 +67,7 @@ public struct GateDefinition: Equatable, Sendable {
         GateDefinition(.lintErrors, .atMost, 0),
         GateDefinition(.unformattedFiles, .atMost, 0),
         GateDefinition(.compilerWarnings, .atMost, 0),
+        GateDefinition(.patchCoverage, .atLeast, 80),
     ]
 
     /// A threshold or value as people read it: "80", "81.6".

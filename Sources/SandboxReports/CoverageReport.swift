@@ -40,6 +40,15 @@ public struct CoverageReport: Equatable, Sendable {
     public var unit: Unit
     public var files: [String: File]
 
+    /// A report's path as the tree names it: reports name files from the working
+    /// copy's root (`/workspace/src/a.py`), relative to it, or with `./`.
+    public static func treePath(_ path: String) -> String {
+        var path = Substring(path)
+        if path.hasPrefix("/workspace/") { path = path.dropFirst("/workspace/".count) }
+        while path.hasPrefix("./") { path = path.dropFirst(2) }
+        return String(path)
+    }
+
     public init(unit: Unit = .lines, files: [String: File] = [:]) {
         self.unit = unit
         self.files = files

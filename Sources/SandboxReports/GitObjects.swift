@@ -119,9 +119,16 @@ public enum GitBatch {
 /// with trailing dots or spaces, as an NTFS short name, or with characters HFS+
 /// ignores), or a link named for a file git reads (`.gitmodules` and the like).
 public enum GitTreePath {
+    /// Deeper than any real tree, shallow enough to write and remove without
+    /// running out of descriptors or stack.
+    public static let maximumDepth = 256
+    /// A link's target as long as a path may be (PATH_MAX less its NUL).
+    public static let maximumTarget = 4095
+
     public static func problem(_ path: String, isLink: Bool) -> String? {
         guard !path.isEmpty, !path.hasPrefix("/"), !path.hasSuffix("/") else { return "not a relative path" }
         let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard components.count <= maximumDepth else { return "deeper than \(maximumDepth) directories" }
         for component in components {
             if component.isEmpty || component == "." || component == ".." {
                 return "a path that leaves its directory"
@@ -162,31 +169,52 @@ public enum GitTreePath {
 
     /// Where the link at `path` leads within the tree, following the tree's own
     /// links (at most 40, as the kernel does): nil when it leaves the tree, is
-    /// absolute, or loops.
-    public static func resolve(link path: String, target: String, links: [String: String]) -> [Substring]? {
-        var hops = 0
-        return resolve(target, from: Array(path.split(separator: "/").dropLast()), links: links, hops: &hops)
-    }
-
-    static func resolve(_ target: String, from directory: [Substring], links: [String: String], hops: inout Int)
+    /// absolute, loops, is longer than a path may be, or would cost more of
+    /// `budget` (bytes of paths looked up, shared by every link of a tree) than is left.
+    public static func resolve(link path: String, target: String, links: [String: String], budget: inout Int)
         -> [Substring]?
     {
+        var hops = 0
+        return resolve(
+            target, from: Array(path.split(separator: "/").dropLast()), links: links, hops: &hops, budget: &budget)
+    }
+
+    /// `resolve` with a budget of its own, for one link.
+    public static func resolve(link path: String, target: String, links: [String: String]) -> [Substring]? {
+        var budget = 1 << 20
+        return resolve(link: path, target: target, links: links, budget: &budget)
+    }
+
+    static func resolve(
+        _ target: String, from directory: [Substring], links: [String: String], hops: inout Int, budget: inout Int
+    ) -> [Substring]? {
         hops += 1
-        guard hops <= 40, !target.isEmpty, !target.hasPrefix("/") else { return nil }
+        guard hops <= 40, !target.isEmpty, target.utf8.count <= maximumTarget, !target.hasPrefix("/") else {
+            return nil
+        }
         var current = directory
+        // The looked-up path's bytes, kept as it grows and shrinks: no join per component.
+        var key = Array(current.joined(separator: "/").utf8)
         for component in target.split(separator: "/") {
             if component == "." { continue }
             if component == ".." {
-                guard !current.isEmpty else { return nil }
-                current.removeLast()
+                guard let last = current.popLast() else { return nil }
+                key.removeLast(min(key.count, last.utf8.count + (current.isEmpty ? 0 : 1)))
                 continue
             }
             if isDotGit(component) { return nil }
+            if !current.isEmpty { key.append(UInt8(ascii: "/")) }
+            key += component.utf8
             current.append(component)
-            if let next = links[current.joined(separator: "/")] {
-                guard let resolved = resolve(next, from: Array(current.dropLast()), links: links, hops: &hops)
+            budget -= key.count
+            guard budget >= 0 else { return nil }
+            if let next = links[String(decoding: key, as: UTF8.self)] {
+                guard
+                    let resolved = resolve(
+                        next, from: Array(current.dropLast()), links: links, hops: &hops, budget: &budget)
                 else { return nil }
                 current = resolved
+                key = Array(current.joined(separator: "/").utf8)
             }
         }
         return current

@@ -5,12 +5,17 @@ import SandboxReports
 /// Pure: the same evidence always gives the same verdict.
 public enum VerdictEngine {
     /// `notes` are shown with the verdict before those the evidence makes (the
-    /// failures of steps allowed to fail); each note appears once.
+    /// failures of steps allowed to fail); each note appears once. `changes`, the
+    /// lines a branch adds or changes by file (against its base), make patch
+    /// coverage measured; without them its gate is left out: there is no patch.
     public static func evaluate(
-        _ steps: [StepEvidence], gates: [GateDefinition] = GateDefinition.defaults, notes: [String] = []
+        _ steps: [StepEvidence], gates: [GateDefinition] = GateDefinition.defaults, notes: [String] = [],
+        changes: [String: Set<Int>]? = nil
     ) -> Verdict {
-        let measured = Measurements(steps)
-        let results = gates.map { gate -> GateResult in
+        var measured = Measurements(steps)
+        measured.changes = changes
+        let judged = gates.filter { $0.metric != .patchCoverage || changes != nil }
+        let results = judged.map { gate -> GateResult in
             guard let measurement = measured.value(for: gate.metric) else {
                 return GateResult(definition: gate, actual: nil, status: .notMeasured, reasons: [])
             }
@@ -73,6 +78,8 @@ struct Measurements {
     var allowedFailures: [String] = []
     /// Refused calls that programs expect to be refused, in words.
     var expectedRefusals: [String] = []
+    /// The lines the branch adds or changes, by file, when judged against a base.
+    var changes: [String: Set<Int>]?
 
     init(_ steps: [StepEvidence]) {
         var testReports: [TestReport] = []
@@ -175,11 +182,64 @@ struct Measurements {
             if let reasons = unreadable[.diagnostics] { return .unreadable(reasons) }
             let flagged = warnings.distinct.findings.filter { $0.level >= .warning }
             return .value(Double(flagged.count), details: flagged.prefix(20).map(Self.describe))
+        case .patchCoverage:
+            guard let changes, coverageExpected else { return nil }
+            if let reasons = unreadable[.coverage] { return .unreadable(reasons) }
+            return Self.patchCoverage(changes, coverage)
         case .unformattedFiles:
             guard formattingExpected else { return nil }
             if let reasons = unreadable[.unformatted] { return .unreadable(reasons) }
             return .value(Double(unformatted.count), details: unformatted.map { "\($0): not formatted" })
         }
+    }
+
+    /// Of the changed lines a coverage report counts as executable, the share that
+    /// ran, as diff-cover computes it: changed lines no report knows are neither
+    /// covered nor missed, and a patch with none that is executable is 100%. The
+    /// uncovered ones are listed as `file:line-line` ranges.
+    static func patchCoverage(_ changes: [String: Set<Int>], _ coverage: CoverageReport) -> Measurement {
+        var byPath: [String: CoverageReport.File] = [:]
+        for file in coverage.files.values { byPath[CoverageReport.treePath(file.path)] = file }
+        var executable = 0
+        var covered = 0
+        var uncovered: [String] = []
+        var unmeasurable: [String] = []
+        for path in changes.keys.sorted() {
+            guard let file = byPath[path], let lines = changes[path] else { continue }
+            // Go's blocks and llvm-cov's summaries do not say which lines ran.
+            guard file.linesPerKey == 1, file.summary == nil else {
+                unmeasurable.append(path)
+                continue
+            }
+            let counted = lines.filter { file.hits[$0] != nil }.sorted()
+            let missed = counted.filter { file.hits[$0] == 0 }
+            executable += counted.count
+            covered += counted.count - missed.count
+            if !missed.isEmpty { uncovered.append("\(path):" + Self.ranges(missed)) }
+        }
+        if executable == 0 && !unmeasurable.isEmpty {
+            return .unreadable(
+                ["the coverage reports do not say which lines ran in " + unmeasurable.prefix(5).joined(separator: ", ")]
+            )
+        }
+        guard executable > 0 else { return .value(100, details: ["no changed line is executable"]) }
+        return .value(Double(covered) * 100 / Double(executable), details: uncovered)
+    }
+
+    /// `3-5, 9`: sorted lines as ranges.
+    static func ranges(_ lines: [Int]) -> String {
+        var parts: [String] = []
+        var start = lines.first ?? 0
+        var end = start
+        for line in lines.dropFirst() + [Int.min] {
+            if line == end + 1 {
+                end = line
+                continue
+            }
+            parts.append(start == end ? "\(start)" : "\(start)-\(end)")
+            (start, end) = (line, line)
+        }
+        return lines.isEmpty ? "" : parts.joined(separator: ", ")
     }
 
     static func describe(_ test: TestCase) -> String {

@@ -27,9 +27,12 @@ struct ExportedTree {
         } catch {
             throw .sandbox("cannot make a directory to export \(commit) into: \(error)")
         }
-        lock = open(parent + "/lock", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+        // Locked under another name, then named `lock`: another run's sweep never
+        // finds this export with its lock not yet held.
+        lock = open(parent + "/lock.new", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0, rename(parent + "/lock.new", parent + "/lock") == 0 else {
             let reason = String(cString: strerror(errno))
+            unlink(parent + "/lock.new")
             remove()
             throw .sandbox("cannot lock the export \(parent): \(reason)")
         }
@@ -46,11 +49,17 @@ struct ExportedTree {
         guard mkdir(path, 0o755) == 0, chmod(path, 0o755) == 0 else { throw .last("mkdir", path: path) }
         let root = try Descriptor.openDirectoryRefusingLinks(path, role: "open the export")
         defer { Descriptor.close(root) }
+        // A target that is not UTF-8 would change in the writing: it is left out.
         let links = Dictionary(
             content.entries.compactMap { entry -> (String, String)? in
-                guard entry.kind == .symbolicLink, let bytes = content.blobs[entry.object] else { return nil }
-                return (entry.path, String(decoding: bytes, as: UTF8.self))
+                guard entry.kind == .symbolicLink, let bytes = content.blobs[entry.object],
+                    let target = String(validating: bytes, as: UTF8.self)
+                else { return nil }
+                return (entry.path, target)
             }, uniquingKeysWith: { first, _ in first })
+        // Resolving links costs at most this, for the whole tree: a tree of links
+        // made to be slow to follow leaves the rest out, named.
+        var budget = 64 << 20
         var directories: Set<String> = [""]
         var escaping: [String] = []
         for entry in content.entries {
@@ -79,7 +88,7 @@ struct ExportedTree {
                 }
             case .symbolicLink:
                 guard let target = links[entry.path], !target.contains("\0"),
-                    GitTreePath.resolve(link: entry.path, target: target, links: links) != nil
+                    GitTreePath.resolve(link: entry.path, target: target, links: links, budget: &budget) != nil
                 else {
                     escaping.append(entry.path)
                     continue
@@ -120,7 +129,8 @@ struct ExportedTree {
     }
 
     /// Removes the export and its private directory, following no link; the lock
-    /// goes last, so that no sweep takes a half-removed export for an abandoned one.
+    /// goes last, so that no sweep takes a half-removed export for an abandoned one,
+    /// and stays where the tree could not all be removed: a later sweep tries again.
     func remove() {
         Self.remove(parent)
         if lock >= 0 { close(lock) }
@@ -130,9 +140,9 @@ struct ExportedTree {
         guard let directory = try? Descriptor.openDirectoryRefusingLinks(parent, role: "open the export") else {
             return
         }
-        Descriptor.removeTree("tree", in: directory)
+        defer { Descriptor.close(directory) }
+        guard Descriptor.removeTree("tree", in: directory) else { return }
         unlinkat(directory.rawValue, "lock", 0)
-        Descriptor.close(directory)
         rmdir(parent)
     }
 

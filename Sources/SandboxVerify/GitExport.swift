@@ -23,7 +23,14 @@ struct GitExport {
     static let inside = "/repository"
 
     /// `path` is a working tree with a `.git` directory, or a bare repository.
-    init(repository path: String, runner: any SandboxRunner) throws(VerifyError) {
+    init(repository given: String, runner: any SandboxRunner) throws(VerifyError) {
+        // The path the user gave may pass through links (a home directory's); what
+        // the repository holds is then mounted refusing any.
+        guard let resolved = realpath(given, nil) else {
+            throw .usage("\(given): \(String(cString: strerror(errno)))")
+        }
+        let path = String(cString: resolved)
+        free(resolved)
         let candidates = [path + "/.git", path]
         guard
             let directory = candidates.first(where: {
@@ -36,8 +43,16 @@ struct GitExport {
                     ? "\(path): its .git is a file (a linked worktree or a submodule); give the repository it points to"
                     : "\(path): not a git repository that can be read (no objects and refs directories)")
         }
+        if let linked = Self.mounted.first(where: { Self.isLink(directory + "/" + $0) }) {
+            throw .usage("\(directory)/\(linked) is a symbolic link: a repository's own files must be its own")
+        }
         gitDirectory = directory
         self.runner = runner
+    }
+
+    static func isLink(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
     }
 
     /// Sets up a git directory of the sandbox's own over the repository's objects
@@ -62,21 +77,25 @@ struct GitExport {
         """
 
     /// Prints `commit tree` for REF ($1), and for BASE ($2, if given) and their
-    /// merge base. Exit 10/11: REF absent or no commit; 12/13: BASE; 14: no merge
-    /// base; 15: none in a shallow clone.
+    /// merge base. Exit 10/11/18: REF absent, no commit, ambiguous; 12/13/19: BASE;
+    /// 14: no merge base; 15: none in a shallow clone.
     static let resolveScript =
         prelude + """
             peel() {
             if ! git rev-parse --verify --quiet --end-of-options "$1" > /dev/null; then exit "$2"; fi
+            # A name that is both a branch and a tag (or more) is refused, not guessed.
+            if git rev-parse --verify --end-of-options "$1" 2>&1 > /dev/null | grep -q "is ambiguous"; then exit "$3"; fi
             if ! commit=$(git rev-parse --verify --quiet --end-of-options "$1^{commit}"); then exit $(($2 + 1)); fi
             tree=$(git rev-parse --verify --quiet "$commit^{tree}") || exit $(($2 + 1))
             echo "$commit $tree"; }
-            peel "$1" 10
+            peel "$1" 10 18
             ref=$commit
             if [ -n "$2" ]; then
-            peel "$2" 12
-            if ! base=$(git merge-base "$ref" "$commit"); then if [ -e /tmp/git/shallow ]; then exit 15; fi; exit 14; fi
-            peel "$base" 16
+            peel "$2" 12 19
+            base=$(git merge-base "$ref" "$commit"); found=$?
+            if [ "$found" = 1 ]; then if [ -e /tmp/git/shallow ]; then exit 15; fi; exit 14; fi
+            [ "$found" = 0 ] || exit 17
+            peel "$base" 16 16
             fi
             """
 
@@ -84,9 +103,34 @@ struct GitExport {
     static let exportScript =
         prelude + """
             git ls-tree -r -z --full-tree -l "$1" > /tmp/listing || exit 30
+            git ls-tree -r --full-tree "$1" > /tmp/objects || exit 30
+            awk '$2 == "blob" { print $3 }' /tmp/objects > /tmp/blobs || exit 30
             wc -c < /tmp/listing; cat /tmp/listing
-            git ls-tree -r --full-tree "$1" | awk '$2 == "blob" { print $3 }' | git cat-file --batch || exit 31
+            git cat-file --batch < /tmp/blobs || exit 31
             """
+
+    /// The lines commit $2 adds or changes since commit $1, with no context: git's
+    /// own diff, no external driver or text conversion (the configuration is this
+    /// stage's), renames followed as git does by default.
+    static let diffScript =
+        prelude + """
+            git diff --no-color --no-ext-diff --no-textconv -U0 --src-prefix=a/ --dst-prefix=b/ "$1" "$2" || exit 32
+            """
+
+    /// The lines REF adds or changes since the merge base, by file: the patch that
+    /// patch coverage judges.
+    func changes(from mergeBase: String, to ref: String) throws(VerifyError) -> [String: Set<Int>] {
+        let run = run(Self.diffScript, [mergeBase, ref], cap: ReportLimits.maximumBytes)
+        guard run.result.status == .exited, run.result.exitCode == 0 else {
+            let said = String(decoding: run.stderr.prefix(400), as: UTF8.self)
+            throw .sandbox("could not diff \(ref) against its merge base: \(run.result.setupFailure?.message ?? said)")
+        }
+        do {
+            return try UnifiedDiff.addedLines(run.stdout)
+        } catch {
+            throw .usage("the changes of \(ref) cannot be read: \(error)")
+        }
+    }
 
     func run(_ script: String, _ arguments: [String], cap: Int) -> CapturedRun {
         var configuration = RunConfiguration(command: ["/bin/sh", "-c", script, "sandbox-git"] + arguments)
@@ -120,6 +164,11 @@ struct GitExport {
             throw .usage(
                 "--ref \(ref) and --base \(baseName): no merge base in this shallow clone; fetch more history "
                     + "(git fetch --deepen, or --unshallow)")
+        case 18, 19:
+            let (option, name) = run.result.exitCode == 18 ? ("--ref", ref) : ("--base", baseName)
+            throw .usage(
+                "\(option) \(name): names more than one ref (a branch and a tag); give it in full "
+                    + "(refs/heads/\(name), refs/tags/\(name))")
         case 20, 21: throw .usage("\(gitDirectory): an object format or ref storage this reader does not know")
         default: throw .sandbox("could not read the repository's refs: exit \(run.result.exitCode ?? -1): \(said)")
         }

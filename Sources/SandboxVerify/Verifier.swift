@@ -93,12 +93,27 @@ public struct Verifier: Sendable {
         repository: String, ref: String, base: String?, languages: [String] = [],
         progress: (VerifyProgress) -> Void = { _ in }
     ) throws(VerifyError) -> VerifyOutcome {
+        // A signal that stops a git step stops verify as it stops any step.
+        let interruption = self.interruption
+        func stage<T>(_ body: () throws(VerifyError) -> T) throws(VerifyError) -> T {
+            let result: Result<T, VerifyError>
+            do throws(VerifyError) {
+                result = .success(try body())
+            } catch {
+                result = .failure(error)
+            }
+            if let signal = interruption?.arrived() { throw .interrupted(signal) }
+            return try result.get()
+        }
         let git = try GitExport(repository: repository, runner: runner)
-        let revisions = try git.resolve(ref: ref, base: base)
-        let content = try git.content(of: revisions[0].commit)
+        let revisions = try stage { () throws(VerifyError) in try git.resolve(ref: ref, base: base) }
+        let content = try stage { () throws(VerifyError) in try git.content(of: revisions[0].commit) }
+        let changes = try revisions.first { $0.role == .mergeBase }.map { mergeBase throws(VerifyError) in
+            try stage { () throws(VerifyError) in try git.changes(from: mergeBase.commit, to: revisions[0].commit) }
+        }
         let export = try ExportedTree(content, commit: revisions[0].commit)
         defer { export.remove() }
-        var outcome = try verify(tree: export.path, languages: languages, progress: progress)
+        var outcome = try verify(tree: export.path, languages: languages, changes: changes, progress: progress)
         outcome.verdict.revisions = revisions
         outcome.verdict.notes = export.notes + outcome.verdict.notes
         return outcome
@@ -106,8 +121,10 @@ public struct Verifier: Sendable {
 
     /// `languages`, when given, are the ones the trusted side expects: they run
     /// whatever marker files the (untrusted) tree has or lacks.
+    /// `changes`, the lines a branch changes by file, make patch coverage measured.
     public func verify(
-        tree: String, languages: [String] = [], progress: (VerifyProgress) -> Void = { _ in }
+        tree: String, languages: [String] = [], changes: [String: Set<Int>]? = nil,
+        progress: (VerifyProgress) -> Void = { _ in }
     ) throws(VerifyError) -> VerifyOutcome {
         let source = try SourceTree.directory(tree)
         let plan = try VerifyPlan(
@@ -131,7 +148,8 @@ public struct Verifier: Sendable {
         let copyNotes = try execution.run(
             plan, on: source, progress: progress, finished: { evidence.add($0) })
         let notes = copyNotes + (runner.enforcementNote.map { [$0] } ?? []) + plan.notes
-        let verdict = VerdictEngine.evaluate(evidence.records.map(\.evidence), gates: plan.gates, notes: notes)
+        let verdict = VerdictEngine.evaluate(
+            evidence.records.map(\.evidence), gates: plan.gates, notes: notes, changes: changes)
         return VerifyOutcome(languages: plan.languages, steps: evidence.records, verdict: verdict)
     }
 }

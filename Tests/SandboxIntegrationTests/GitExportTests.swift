@@ -93,6 +93,28 @@ import Testing
         #expect(try repository.git("rev-parse", "--abbrev-ref", "HEAD") == "main")
     }
 
+    /// Patch coverage against the base: the changed lines the tests run, the
+    /// others named as ranges (diff-cover 11.0.1 gives 25% and "Missing lines
+    /// 17-19" on the same commits); without a base there is no patch gate.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func patchCoverageJudgesTheChangedLines() throws {
+        let repository = try Repository()
+        defer { repository.remove() }
+        try repository.git("checkout", "-q", "-b", "feature")
+        let calc = repository.directory.appendingPathComponent("calc.py")
+        let untested = "\n\ndef untested(x: int) -> int:\n    if x:\n        return 1\n    return 2\n"
+        try (try String(contentsOf: calc, encoding: .utf8) + untested).write(
+            to: calc, atomically: true, encoding: .utf8)
+        try repository.commit("an untested function")
+        let (code, verdict, stderr) = try Self.verify(repository, ["--ref", "feature", "--base", "main"])
+        #expect(code == 1, "\(stderr)")
+        let patch = Self.gate(verdict, "patch-coverage")
+        #expect(patch["actual"] as? Int == 25, "\(patch)")
+        #expect(patch["reasons"] as? [String] == ["calc.py:17-19"], "\(patch)")
+        let alone = try Self.verify(repository, ["--ref", "feature"])
+        #expect(Self.gate(alone.verdict, "patch-coverage").isEmpty, "no base, no patch")
+    }
+
     /// What a checkout would run or rewrite: hooks, a filter driver and fsmonitor
     /// named by the repository's config, export-subst, a submodule whose URL is an
     /// option. None runs; files are exported as committed; the submodule is an empty
@@ -190,6 +212,9 @@ import Testing
         let repository = try Repository()
         defer { repository.remove() }
         try repository.git("tag", "tree-tag", "main^{tree}")
+        // A tag that shadows a branch of the same name: the trusted side is not guessed.
+        try repository.git("branch", "shadowed", "main")
+        try repository.git("tag", "shadowed", "main")
         try repository.git("checkout", "-q", "--orphan", "unrelated")
         try repository.commit("no common history")
         let cases: [([String], String)] = [
@@ -199,6 +224,7 @@ import Testing
             (["--ref", "main", "--base", "gone"], "--base gone: no such commit"),
             (["--ref", "main", "--base", "unrelated"], "have no merge base"),
             (["--ref=--upload-pack=x"], "--ref --upload-pack=x: no such commit"),
+            (["--ref", "main", "--base", "shadowed"], "--base shadowed: names more than one ref"),
         ]
         for (options, said) in cases {
             let (code, _, stderr) = try Self.verify(repository, options)

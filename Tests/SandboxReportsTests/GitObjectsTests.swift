@@ -48,6 +48,22 @@ import Testing
         #expect(throws: ReportError.self) { try GitTreeListing.parse(Self.listing([("100644", "blob", path)])) }
     }
 
+    @Test func aTreeDeeperThanAnyRealOneIsRefused() {
+        let deep = Array(repeating: "d", count: GitTreePath.maximumDepth).joined(separator: "/") + "/f"
+        #expect(throws: ReportError.self) { try GitTreeListing.parse(Self.listing([("100644", "blob", deep)])) }
+    }
+
+    /// Links made to be slow to follow cost a bounded amount: one longer than a
+    /// path may be is refused, and a tree's budget once spent refuses the rest.
+    @Test func followingLinksIsBounded() {
+        let long = String(repeating: "a/", count: 2048) + "b"
+        #expect(GitTreePath.resolve(link: "x", target: long, links: [:]) == nil)
+        var budget = 1000
+        let target = String(repeating: "a/", count: 200) + "b"
+        #expect(GitTreePath.resolve(link: "x", target: target, links: [:], budget: &budget) == nil)
+        #expect(budget < 0)
+    }
+
     @Test func namesNearDotGitAreKept() throws {
         let paths = [".github/workflows/ci.yml", ".gitignore", "a.git", "git", ".gitx/y"]
         #expect(try GitTreeListing.parse(Self.listing(paths.map { ("100644", "blob", $0) })).map(\.path) == paths)

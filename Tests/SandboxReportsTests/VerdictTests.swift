@@ -22,6 +22,33 @@ import Testing
         try #require(verdict.gates.first { $0.definition.metric == metric })
     }
 
+    /// Patch coverage, as diff-cover counts it: of the changed lines a report calls
+    /// executable, those that ran; uncovered ones as ranges; the gate is left out
+    /// where there is no patch, and Go's blocks cannot say which lines ran.
+    @Test func patchCoverageCountsTheChangedExecutableLines() throws {
+        var file = CoverageReport.File(path: "/workspace/pkg/calc.py")
+        for line in [1, 2, 3, 4, 5, 7, 8] { file.hits[line] = line < 4 ? 1 : 0 }
+        let coverage = CoverageReport(unit: .lines, files: [file.path: file])
+        let step = StepEvidence(
+            name: "python/test", kind: .test, result: Self.exited(0), limits: ResourceLimits(),
+            reports: [ReportEvidence(name: "coverage.json", kind: .coverage, content: .success(.coverage(coverage)))])
+        let patch = try gate(
+            VerdictEngine.evaluate([step], changes: ["pkg/calc.py": [2, 3, 4, 5, 6, 8, 20]]), .patchCoverage)
+        #expect(patch.actual == 40, "2 of the 5 changed lines the report knows ran (6 and 20 are no code)")
+        #expect(patch.status == .failed)
+        #expect(patch.reasons == ["pkg/calc.py:4-5, 8"])
+        #expect(VerdictEngine.evaluate([step]).gates.allSatisfy { $0.definition.metric != .patchCoverage })
+        let untouched = try gate(VerdictEngine.evaluate([step], changes: ["README.md": [1, 2]]), .patchCoverage)
+        #expect(untouched.actual == 100 && untouched.status == .passed, "no changed line is executable")
+        var blocks = file
+        blocks.linesPerKey = 1 << 16
+        let go = CoverageReport(unit: .statements, files: [blocks.path: blocks])
+        var goStep = step
+        goStep.reports = [ReportEvidence(name: "cover.out", kind: .coverage, content: .success(.coverage(go)))]
+        #expect(
+            try gate(VerdictEngine.evaluate([goStep], changes: ["pkg/calc.py": [2]]), .patchCoverage).status == .failed)
+    }
+
     /// A run that stopped at a collection error ran no test: the tests-ran gate
     /// fails, and the error says which module could not be collected.
     @Test func aCollectionErrorIsNoTestThatRan() throws {
