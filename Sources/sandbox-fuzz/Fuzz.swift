@@ -28,6 +28,7 @@ let targets: [String: @Sendable ([UInt8]) -> Void] = [
     "libtest": { _ = try? LibtestParser.parse($0, file: "f") },
     "git-ls-tree": { _ = try? GitTreeListing.parse($0[...]) },
     "git-cat-file": { _ = try? GitBatch.parse($0[...]) },
+    "git-diff": { _ = try? UnifiedDiff.addedLines($0) },
     // A link's target, then NUL-separated `path=target` links of the tree.
     "git-links": { bytes in
         let parts = bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
