@@ -84,8 +84,8 @@ let package = Package(
         .testTarget(
             name: "SandboxVerifyTests",
             dependencies: [
-                "SandboxVerify", "SandboxPolicy", "SandboxSupervisor", "SandboxModel",
-                .product(name: "SystemPackage", package: "swift-system"),
+                "SandboxVerify", "SandboxPolicy", "SandboxSupervisor", "SandboxModel", "SandboxReports",
+                "SandboxKernel", .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
         ),

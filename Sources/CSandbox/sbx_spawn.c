@@ -434,6 +434,46 @@ static void sbx_command(const struct sbx_spawn_config *config) {
 
 // MARK: - Init
 
+/// A device node of this sandbox's own, for the host's character device `host`
+/// (an O_PATH descriptor): made with the same device number in `*devices`, a
+/// detached tmpfs of this spawn's own (made at the first device), and returned as
+/// a detached copy to move in. A watch or a lock on it then sees this sandbox alone,
+/// not the host's writes to its /dev/null. -1 where the kernel cannot (mknod needs
+/// CAP_MKNOD, so root; a detached tmpfs, Linux 5.2), and the host's node is bound.
+static int sbx_private_device(int host, const char *source, int *devices) {
+    struct stat info;
+    if (syscall(SYS_fstat, host, &info) != 0 || !S_ISCHR(info.st_mode)) {
+        return -1;
+    }
+    const char *name = source;
+    for (const char *c = source; *c != '\0'; c++) {
+        if (*c == '/') {
+            name = c + 1;
+        }
+    }
+    if (*devices < 0) {
+        int fs = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+        if (fs < 0) {
+            return -1;
+        }
+        if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", "16k", 0) == 0 &&
+            syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0755", 0) == 0 &&
+            syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0) {
+            *devices = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+        }
+        close(fs);
+        if (*devices < 0) {
+            return -1;
+        }
+    }
+    // 0666 whatever the supervisor's umask.
+    if ((mknodat(*devices, name, S_IFCHR | 0666, info.st_rdev) != 0 && errno != EEXIST) ||
+        fchmodat(*devices, name, 0666, 0) != 0) {
+        return -1;
+    }
+    return (int)syscall(SYS_open_tree, *devices, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+}
+
 /// Opens every bind source, refusing symbolic links on the way, with the
 /// supervisor's credentials (the sandbox's own may not reach them), and before the
 /// root's tmpfs could hide them (a workspace under /tmp). `detach`: in the supervisor
@@ -442,6 +482,7 @@ static void sbx_command(const struct sbx_spawn_config *config) {
 /// whose credentials are still the (unprivileged) supervisor's. A source that cannot
 /// be opened is -1, its errno in `errors`, for init to report as its setup failure.
 static void sbx_open_sources(const struct sbx_spawn_config *config, int *sources, int *errors, int detach) {
+    int devices = -1;
     for (size_t i = 0; i < config->operation_count; i++) {
         sources[i] = -1;
         errors[i] = 0;
@@ -450,7 +491,14 @@ static void sbx_open_sources(const struct sbx_spawn_config *config, int *sources
         }
         struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
         int path = (int)syscall(SYS_openat2, AT_FDCWD, config->operations[i].source, &how, sizeof how);
-        if (path >= 0 && detach) {
+        int device = -1;
+        if (path >= 0 && detach && (config->operations[i].flags & SBX_BIND_DEVICES)) {
+            device = sbx_private_device(path, config->operations[i].source, &devices);
+        }
+        if (device >= 0) {
+            sources[i] = device;
+            close(path);
+        } else if (path >= 0 && detach) {
             sources[i] = (int)syscall(SYS_open_tree, path, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
             int error = errno;
             close(path);
@@ -461,6 +509,10 @@ static void sbx_open_sources(const struct sbx_spawn_config *config, int *sources
         if (sources[i] < 0) {
             errors[i] = errno;
         }
+    }
+    // The nodes' copies keep their tmpfs.
+    if (devices >= 0) {
+        close(devices);
     }
 }
 

@@ -12,6 +12,12 @@ public struct GitTreeEntry: Equatable, Sendable {
     public var kind: Kind
     public var object: String
     public var path: String
+
+    public init(kind: Kind, object: String, path: String) {
+        self.kind = kind
+        self.object = object
+        self.path = path
+    }
 }
 
 /// One exported tree: its entries and every blob's bytes.

@@ -402,6 +402,42 @@ import Testing
         #expect(watched.first?.values["events"] == "0", "the host's run of /usr/bin/ls shows no event inside")
     }
 
+    /// Root's sandboxes get device nodes of their own (the host's device numbers, on
+    /// a tmpfs of the sandbox's): a watch on /dev/null sees nothing of the host's
+    /// writes to its own, and the devices work as before.
+    @Test(.enabled(if: Harness.isRoot, "mknod needs root; a user's sandboxes bind the host's nodes"))
+    func deviceNodesAreTheSandboxsOwn() throws {
+        let watch = """
+            import ctypes, os
+            libc = ctypes.CDLL(None, use_errno=True)
+            watcher = libc.inotify_init1(os.O_NONBLOCK)
+            print("watch=%d" % libc.inotify_add_watch(watcher, b"/dev/null", 0x2))
+            with open("/dev/null", "w") as null:
+                print("wrote=%d" % null.write("x"))
+            print("zero=%r" % open("/dev/zero", "rb").read(2))
+            print("null=%d,%d" % (os.major(os.stat("/dev/null").st_rdev), os.minor(os.stat("/dev/null").st_rdev)))
+            try:
+                print("own=%d" % len(os.read(watcher, 4096)))
+            except BlockingIOError:
+                print("own=0")
+
+            """
+        let watched = Self.whileHolding(
+            watch,
+            then:
+                "\ntry:\n    print('events=%d' % len(os.read(watcher, 4096)))\nexcept BlockingIOError:\n    print('events=0')\n"
+        ) {
+            let null = FileHandle(forWritingAtPath: "/dev/null")
+            null?.write(Data("from the host\n".utf8))
+            try? null?.close()
+        }
+        let values = watched.first?.values ?? [:]
+        #expect(values["watch"] == "1" && values["wrote"] == "1", "\(watched.first?.stderr ?? "")")
+        #expect(values["zero"] == "b'\\x00\\x00'" && values["null"] == "1,3", "\(values)")
+        #expect(values["own"] != "0", "the sandbox's own write is seen: the watch works")
+        #expect(values["events"] == "0", "the host's write to its /dev/null shows no event inside")
+    }
+
     /// Runs `count` sandboxes of `script` (Python) at once, each holding what the
     /// script made until `body` has run, then running `then`; returns what each did.
     static func whileHolding(_ script: String, count: Int = 1, then: String = "", _ body: () -> Void) -> [Captured] {
