@@ -198,6 +198,10 @@ public enum SandboxLauncher {
             if case .bind(let source, let target, let readOnly, let devices) = operation {
                 let resolved = try HostProbe.resolve(source, role: "mount source")
                 operations.append(.bind(source: resolved, target: target, readOnly: readOnly, devices: devices))
+            } else if case .copy(let path, let source, let mode) = operation {
+                // A host file of the host's own (the linker cache, the resolver's
+                // configuration): read refusing links, and bounded.
+                operations.append(.bytes(path, try Descriptor.readFile(source, limit: 16 << 20), mode: mode))
             } else {
                 operations.append(operation)
             }
@@ -251,6 +255,19 @@ public enum SandboxLauncher {
                 op.source = UnsafePointer(cString(contents))
                 op.size = UInt64(contents.utf8.count)
                 op.mode = mode
+            case .bytes(_, let contents, let mode):
+                op.kind = UInt32(SBX_OP_FILE.rawValue)
+                let buffer = malloc(max(contents.count, 1))!.assumingMemoryBound(to: CChar.self)
+                contents.withUnsafeBytes { raw in
+                    if let base = raw.baseAddress { memcpy(buffer, base, contents.count) }
+                }
+                owned.append(buffer)
+                op.source = UnsafePointer(buffer)
+                op.size = UInt64(contents.count)
+                op.mode = mode
+            case .copy(let path, _, _):
+                // Read into `.bytes` by `rootOperations`; never reaches here unread.
+                preconditionFailure("an unread copy of \(path)")
             case .readOnly:
                 op.kind = UInt32(SBX_OP_READ_ONLY.rawValue)
             case .mask:

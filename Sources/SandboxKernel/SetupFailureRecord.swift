@@ -75,7 +75,8 @@ extension SandboxLauncher {
         case .tmpfs(let path, _, _): return "mount tmpfs at \(path)"
         case .proc(let path): return "mount proc at \(path)"
         case .symlink(_, let path): return "symlink \(path)"
-        case .file(let path, _, _): return "create \(path)"
+        case .file(let path, _, _), .bytes(let path, _, _): return "create \(path)"
+        case .copy(let path, let source, _): return "copy \(source) to \(path)"
         case .readOnly(let path): return "remount \(path) read-only"
         case .mask(let path): return "mask \(path)"
         }

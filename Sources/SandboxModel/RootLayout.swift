@@ -8,6 +8,12 @@ public enum RootOperation: Equatable, Sendable {
     case proc(String)
     case symlink(target: String, at: String)
     case file(String, contents: String, mode: UInt32)
+    /// A file of the sandbox's own with the bytes of a host file, read as the
+    /// sandbox starts: an inode no other sandbox or host process holds a lock on
+    /// or watches, where a bind would share the host's (`/etc/ld.so.cache`, which
+    /// every dynamic program opens). The kernel layer reads it into `.bytes`.
+    case copy(String, from: String, mode: UInt32)
+    case bytes(String, [UInt8], mode: UInt32)
     /// Binds a path of the new root onto itself read-only (skipped when absent).
     case readOnly(String)
     /// Hides a path of the new root (skipped when absent): a file behind the
@@ -18,7 +24,7 @@ public enum RootOperation: Equatable, Sendable {
     public var path: String {
         switch self {
         case .directory(let path, _), .tmpfs(let path, _, _), .proc(let path), .file(let path, _, _),
-            .readOnly(let path), .mask(let path):
+            .copy(let path, _, _), .bytes(let path, _, _), .readOnly(let path), .mask(let path):
             path
         case .bind(_, let target, _, _): target
         case .symlink(_, let at): at
@@ -179,8 +185,7 @@ public enum RootLayout {
             .file("/etc/machine-id", contents: machineID() + "\n", mode: 0o444),
         ]
         if let cache = host.linkerCache {
-            ops.append(.file("/etc/ld.so.cache", contents: "", mode: 0o644))
-            ops.append(.bind(source: cache, target: "/etc/ld.so.cache", readOnly: true))
+            ops.append(.copy("/etc/ld.so.cache", from: cache, mode: 0o444))
         }
         if let certificates = host.certificates {
             ops.append(.directory("/etc/ssl", mode: 0o755))
@@ -192,8 +197,7 @@ public enum RootLayout {
             ops.append(.bind(source: alternatives, target: "/etc/alternatives", readOnly: true))
         }
         if configuration.network == .host, let resolver = host.resolver {
-            ops.append(.file("/etc/resolv.conf", contents: "", mode: 0o644))
-            ops.append(.bind(source: resolver, target: "/etc/resolv.conf", readOnly: true))
+            ops.append(.copy("/etc/resolv.conf", from: resolver, mode: 0o444))
         }
         return ops
     }

@@ -49,7 +49,7 @@ import Testing
         #expect(!without.contains { $0.path == "/etc/resolv.conf" })
         configuration.network = .host
         let with = RootLayout.operations(for: configuration, host: Self.mergedUsr, workspace: nil)
-        #expect(with.contains(.bind(source: "/etc/resolv.conf", target: "/etc/resolv.conf", readOnly: true)))
+        #expect(with.contains(.copy("/etc/resolv.conf", from: "/etc/resolv.conf", mode: 0o444)))
     }
 
     @Test func extraBindsGetTheirParentsCreatedOnce() throws {
