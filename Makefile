@@ -50,6 +50,7 @@ bench: release
 	python3 bench/verify.py .build/release/sandbox
 	python3 bench/reports.py .build/release/sandbox
 	python3 bench/soak.py .build/release/sandbox
+	bench/fuzz.sh 100000
 
 CORPUS_MIRROR ?= /work/.mirror
 
