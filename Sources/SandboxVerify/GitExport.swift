@@ -16,6 +16,8 @@ struct GitExport {
     /// The repository's git directory, on the host.
     let gitDirectory: String
     let runner: any SandboxRunner
+    /// What of it every git step mounts, found once.
+    let binds: [BindMount]
 
     /// What a repository's git directory holds that git reads here, and where
     /// the sandbox sees it.
@@ -48,6 +50,10 @@ struct GitExport {
         }
         gitDirectory = directory
         self.runner = runner
+        binds = Self.mounted.compactMap { entry in
+            Descriptor.existsRefusingLinks(directory + "/" + entry)
+                ? BindMount(source: directory + "/" + entry, destination: Self.inside + "/" + entry) : nil
+        }
     }
 
     static func isLink(_ path: String) -> Bool {
@@ -122,8 +128,7 @@ struct GitExport {
     func changes(from mergeBase: String, to ref: String) throws(VerifyError) -> [String: Set<Int>] {
         let run = run(Self.diffScript, [mergeBase, ref], cap: ReportLimits.maximumBytes)
         guard run.result.status == .exited, run.result.exitCode == 0 else {
-            let said = String(decoding: run.stderr.prefix(400), as: UTF8.self)
-            throw .sandbox("could not diff \(ref) against its merge base: \(run.result.setupFailure?.message ?? said)")
+            throw .sandbox("could not diff \(ref) against its merge base: \(Self.reason(run))")
         }
         do {
             return try UnifiedDiff.addedLines(run.stdout)
@@ -134,23 +139,22 @@ struct GitExport {
 
     func run(_ script: String, _ arguments: [String], cap: Int) -> CapturedRun {
         var configuration = RunConfiguration(command: ["/bin/sh", "-c", script, "sandbox-git"] + arguments)
-        configuration.binds = Self.mounted.compactMap { entry in
-            let path = gitDirectory + "/" + entry
-            return Descriptor.existsRefusingLinks(path)
-                ? BindMount(source: path, destination: Self.inside + "/" + entry) : nil
-        }
+        configuration.binds = binds
         configuration.limits.timeout = .minutes(10)
         configuration.limits.output = ByteSize(bytes: UInt64(cap))
         return runner.capture(configuration, stdoutCap: cap, stderrCap: 1 << 16)
     }
 
+    /// Why a git step failed: its setup failure, else what git said.
+    static func reason(_ run: CapturedRun) -> String {
+        run.result.setupFailure?.message ?? String(decoding: run.stderr.prefix(400), as: UTF8.self)
+    }
+
     /// REF, BASE and their merge base, or exit 2 naming what is wrong.
     func resolve(ref: String, base: String?) throws(VerifyError) -> [JudgedRevision] {
         let run = run(Self.resolveScript, [ref, base ?? ""], cap: 1 << 12)
-        let said = String(decoding: run.stderr.prefix(400), as: UTF8.self)
         guard run.result.status == .exited else {
-            throw .sandbox(
-                "could not read the repository's refs in a sandbox: \(run.result.setupFailure?.message ?? said)")
+            throw .sandbox("could not read the repository's refs in a sandbox: \(Self.reason(run))")
         }
         let baseName = base ?? ""
         switch run.result.exitCode {
@@ -170,7 +174,9 @@ struct GitExport {
                 "\(option) \(name): names more than one ref (a branch and a tag); give it in full "
                     + "(refs/heads/\(name), refs/tags/\(name))")
         case 20, 21: throw .usage("\(gitDirectory): an object format or ref storage this reader does not know")
-        default: throw .sandbox("could not read the repository's refs: exit \(run.result.exitCode ?? -1): \(said)")
+        default:
+            throw .sandbox(
+                "could not read the repository's refs: exit \(run.result.exitCode ?? -1): \(Self.reason(run))")
         }
         let lines = String(decoding: run.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
         let pairs = lines.map { $0.split(separator: " ").map(String.init) }
@@ -194,9 +200,8 @@ struct GitExport {
         let cap = GitTreeContent.maximumBytes + (64 << 20)
         let run = run(Self.exportScript, [commit], cap: cap)
         guard run.result.status == .exited, run.result.exitCode == 0 else {
-            let said = String(decoding: run.stderr.prefix(400), as: UTF8.self)
             throw .sandbox(
-                "could not read the tree of \(commit): \(run.result.setupFailure?.message ?? said) "
+                "could not read the tree of \(commit): \(Self.reason(run)) "
                     + "(\(run.result.status.rawValue)\(run.result.exitCode.map { " \($0)" } ?? ""))")
         }
         let bytes = run.stdout[...]

@@ -113,18 +113,28 @@ public struct Verifier: Sendable {
         }
         let export = try ExportedTree(content, commit: revisions[0].commit)
         defer { export.remove() }
-        var outcome = try verify(tree: export.path, languages: languages, changes: changes, progress: progress)
-        outcome.verdict.revisions = revisions
-        outcome.verdict.notes = export.notes + outcome.verdict.notes
-        return outcome
+        let judged = JudgedCommits(revisions: revisions, changes: changes, notes: export.notes)
+        return try verify(tree: export.path, languages: languages, judged: judged, progress: progress)
+    }
+
+    /// What the export stage says of the commits a tree came from, for the verdict.
+    struct JudgedCommits {
+        var revisions: [JudgedRevision] = []
+        /// The lines the branch changes by file; they make patch coverage measured.
+        var changes: [String: Set<Int>]?
+        var notes: [String] = []
     }
 
     /// `languages`, when given, are the ones the trusted side expects: they run
     /// whatever marker files the (untrusted) tree has or lacks.
-    /// `changes`, the lines a branch changes by file, make patch coverage measured.
     public func verify(
-        tree: String, languages: [String] = [], changes: [String: Set<Int>]? = nil,
-        progress: (VerifyProgress) -> Void = { _ in }
+        tree: String, languages: [String] = [], progress: (VerifyProgress) -> Void = { _ in }
+    ) throws(VerifyError) -> VerifyOutcome {
+        try verify(tree: tree, languages: languages, judged: JudgedCommits(), progress: progress)
+    }
+
+    func verify(
+        tree: String, languages: [String], judged: JudgedCommits, progress: (VerifyProgress) -> Void
     ) throws(VerifyError) -> VerifyOutcome {
         let source = try SourceTree.directory(tree)
         let plan = try VerifyPlan(
@@ -147,9 +157,10 @@ public struct Verifier: Sendable {
             runner: runner, workspaceSize: workspaceSize, interrupted: { interruption?.arrived() })
         let copyNotes = try execution.run(
             plan, on: source, progress: progress, finished: { evidence.add($0) })
-        let notes = copyNotes + (runner.enforcementNote.map { [$0] } ?? []) + plan.notes
-        let verdict = VerdictEngine.evaluate(
-            evidence.records.map(\.evidence), gates: plan.gates, notes: notes, changes: changes)
+        let notes = judged.notes + copyNotes + (runner.enforcementNote.map { [$0] } ?? []) + plan.notes
+        var verdict = VerdictEngine.evaluate(
+            evidence.records.map(\.evidence), gates: plan.gates, notes: notes, changes: judged.changes)
+        verdict.revisions = judged.revisions
         return VerifyOutcome(languages: plan.languages, steps: evidence.records, verdict: verdict)
     }
 }
