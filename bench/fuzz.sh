@@ -37,6 +37,7 @@ seeds() {
     git-ls-tree) echo "$fixtures/git-ls-tree.bin" ;;
     git-cat-file) echo "$fixtures/git-cat-file.txt" ;;
     git-diff) echo "$fixtures/git-diff-U0.txt" ;;
+    rule-differences) echo "$fixtures/rule-differences.json" ;;
     git-links)
         printf '../c/d\000a/c=../x\000x=b/..\000' > "$work/links" && echo "$work/links" ;;
     policy) ls "$here"/policies/*.yaml | grep -v defaults.yaml ;;
@@ -58,7 +59,7 @@ seeds() {
 }
 
 all="junit trx xml cobertura lcov go-cover coverage-py-json llvm-cov-json sarif ruff-json pylint-json eslint-json
-go-test-json cargo-json diagnostics libtest git-ls-tree git-cat-file git-diff git-links policy image defaults sandbox-yaml seccomp
+go-test-json cargo-json diagnostics libtest git-ls-tree git-cat-file git-diff rule-differences git-links policy image defaults sandbox-yaml seccomp
 declarations"
 printf '%-18s %12s %9s %10s\n' target executions seconds "peak MiB"
 for target in ${*:-$all}; do

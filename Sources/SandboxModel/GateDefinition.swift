@@ -12,6 +12,10 @@ public struct GateDefinition: Equatable, Sendable {
         /// The share of the lines a branch changes that its tests run (Codecov's
         /// patch status, diff-cover): measured only against a base.
         case patchCoverage = "patch-coverage"
+        /// What the branch changed of what judges it (tool configuration, CI
+        /// commands, files that run inside the test runner): measured only
+        /// against a base, whose rules the branch is judged by.
+        case judgingChanges = "judging-changes"
 
         /// How people read it.
         public var title: String {
@@ -25,6 +29,7 @@ public struct GateDefinition: Equatable, Sendable {
             case .containment: "Containment incidents"
             case .stepFailures: "Steps that failed unexplained"
             case .patchCoverage: "Patch coverage"
+            case .judgingChanges: "Changes to what judges the branch"
             }
         }
 
@@ -68,6 +73,7 @@ public struct GateDefinition: Equatable, Sendable {
         GateDefinition(.unformattedFiles, .atMost, 0),
         GateDefinition(.compilerWarnings, .atMost, 0),
         GateDefinition(.patchCoverage, .atLeast, 80),
+        GateDefinition(.judgingChanges, .atMost, 0),
     ]
 
     /// A threshold or value as people read it: "80", "81.6".

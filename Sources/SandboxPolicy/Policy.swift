@@ -196,6 +196,8 @@ public struct LanguagePolicy: Equatable, Sendable {
     /// Entries at the tree's root left out of the working copy (build output the
     /// steps make anew: Swift's .build, Rust's target).
     public var copyExclude: [String] = []
+    /// What in a tree of this language judges it (`judged-by`).
+    public var judging = JudgingFiles()
 
     public init(
         language: String, detect: [String], image: String, environment: [String: String] = [:], steps: [StepPolicy],

@@ -4,6 +4,8 @@ public import SandboxModel
 public struct PolicyDefaults: Equatable, Sendable {
     public var limits: ResourceLimits
     public var gates: [GateDefinition]
+    /// What in every tree judges it, whatever its language (`judged-by`).
+    public var judging = JudgingFiles()
 
     public init(limits: ResourceLimits = ResourceLimits(), gates: [GateDefinition] = GateDefinition.defaults) {
         self.limits = limits
@@ -105,9 +107,10 @@ extension PolicyParser {
     public static func defaults(_ text: String, file: String) throws(PolicyError) -> PolicyDefaults {
         var defaults = PolicyDefaults()
         guard let root = try YAMLValue.parse(text, file: file) else { return defaults }
-        for (key, value) in try root.mapping(allowed: ["limits", "gates"], context: "the defaults") {
+        for (key, value) in try root.mapping(allowed: ["limits", "gates", "judged-by"], context: "the defaults") {
             if key == "limits" { defaults.limits = try limits(value).applied(to: defaults.limits) }
             if key == "gates" { defaults.gates = defaults.gates.overridden(by: try gates(value)) }
+            if key == "judged-by" { defaults.judging = try judging(value) }
         }
         return defaults
     }

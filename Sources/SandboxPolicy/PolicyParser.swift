@@ -14,7 +14,8 @@ public enum PolicyParser {
         var steps: [StepPolicy] = []
         var gates: [GateDefinition] = []
         var copyExclude: [String] = []
-        let keys = ["language", "detect", "image", "environment", "steps", "gates", "copy-exclude"]
+        var judging = JudgingFiles()
+        let keys = ["language", "detect", "image", "environment", "steps", "gates", "copy-exclude", "judged-by"]
         for (key, value) in try root.mapping(allowed: keys, context: "a language policy") {
             switch key {
             case "language": language = try value.string("language")
@@ -31,6 +32,7 @@ public enum PolicyParser {
                     throw try value.items("copy-exclude")[index].fail(
                         "copy-exclude names entries at the tree's root: '\(name)' is a path")
                 }
+            case "judged-by": judging = try self.judging(value)
             default: break
             }
         }
@@ -46,7 +48,44 @@ public enum PolicyParser {
             language: language, detect: detect, image: image, environment: environment, steps: steps, gates: gates,
             source: file)
         policy.copyExclude = copyExclude
+        policy.judging = judging
         return policy
+    }
+
+    /// `judged-by`: `configuration` and `code`, lists of path patterns, and
+    /// `sections`, a mapping from a path pattern to the parts of it that judge.
+    static func judging(_ value: YAMLValue) throws(PolicyError) -> JudgingFiles {
+        var judging = JudgingFiles()
+        func checked(_ pattern: String, at place: YAMLValue) throws(PolicyError) -> String {
+            let parts = pattern.split(separator: "/", omittingEmptySubsequences: false)
+            guard !pattern.hasPrefix("/"), !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }),
+                parts.last != "**"
+            else { throw place.fail("'\(pattern)' is not a path in the tree ('a/b', '*.toml', '**/conftest.py')") }
+            return pattern
+        }
+        func patterns(_ entry: YAMLValue, _ key: String) throws(PolicyError) -> [String] {
+            var found: [String] = []
+            for item in try entry.items(key) {
+                found.append(try checked(try item.string("an item of \(key)"), at: item))
+            }
+            return found
+        }
+        for (key, entry) in try value.mapping(allowed: ["configuration", "sections", "code"], context: "judged-by") {
+            switch key {
+            case "configuration": judging.configuration = try patterns(entry, key)
+            case "code": judging.code = try patterns(entry, key)
+            case "sections":
+                for (file, parts) in try entry.mapping(allowed: [], anyKey: true, context: "sections") {
+                    let names = try parts.strings("the sections of \(file)")
+                    guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty }) else {
+                        throw parts.fail("the sections of \(file) are a list of names ('tool.coverage', 'flake8')")
+                    }
+                    judging.sections[try checked(file, at: parts)] = names
+                }
+            default: break
+            }
+        }
+        return judging
     }
 
     static func step(_ value: YAMLValue) throws(PolicyError) -> StepPolicy {

@@ -40,6 +40,13 @@ public struct PolicySet: Equatable, Sendable {
 
     public func language(_ name: String) -> LanguagePolicy? { languages.first { $0.language == name } }
 
+    /// What judges a tree: the defaults' files and those of each language named,
+    /// or else of each detected at the tree's root.
+    public func judging(rootEntries: [String], languages names: [String] = []) -> JudgingFiles {
+        let chosen = names.isEmpty ? detect(rootEntries: rootEntries) : names.compactMap(language)
+        return chosen.reduce(defaults.judging) { $0.merged(with: $1.judging) }
+    }
+
     /// The languages a tree holds, judged by its root entries.
     public func detect(rootEntries: [String]) -> [LanguagePolicy] {
         languages.filter { $0.detects(rootEntries: rootEntries) }

@@ -8,13 +8,18 @@ public enum VerdictEngine {
     /// failures of steps allowed to fail); each note appears once. `changes`, the
     /// lines a branch adds or changes by file (against its base), make patch
     /// coverage measured; without them its gate is left out: there is no patch.
+    /// `judgingChanges`, what the branch changed of what judges it (in words, one
+    /// change each), measure that gate; without a base it is left out too.
     public static func evaluate(
         _ steps: [StepEvidence], gates: [GateDefinition] = GateDefinition.defaults, notes: [String] = [],
-        changes: [String: Set<Int>]? = nil
+        changes: [String: Set<Int>]? = nil, judgingChanges: [String]? = nil
     ) -> Verdict {
         var measured = Measurements(steps)
         measured.changes = changes
-        let judged = gates.filter { $0.metric != .patchCoverage || changes != nil }
+        measured.judgingChanges = judgingChanges
+        let judged = gates.filter {
+            ($0.metric != .patchCoverage || changes != nil) && ($0.metric != .judgingChanges || judgingChanges != nil)
+        }
         let results = judged.map { gate -> GateResult in
             guard let measurement = measured.value(for: gate.metric) else {
                 return GateResult(definition: gate, actual: nil, status: .notMeasured, reasons: [])
@@ -80,6 +85,8 @@ struct Measurements {
     var expectedRefusals: [String] = []
     /// The lines the branch adds or changes, by file, when judged against a base.
     var changes: [String: Set<Int>]?
+    /// What the branch changed of what judges it, when judged against a base.
+    var judgingChanges: [String]?
 
     init(_ steps: [StepEvidence]) {
         var testReports: [TestReport] = []
@@ -186,6 +193,9 @@ struct Measurements {
             guard let changes, coverageExpected else { return nil }
             if let reasons = unreadable[.coverage] { return .unreadable(reasons) }
             return Self.patchCoverage(changes, coverage)
+        case .judgingChanges:
+            guard let judgingChanges else { return nil }
+            return .value(Double(judgingChanges.count), details: judgingChanges)
         case .unformattedFiles:
             guard formattingExpected else { return nil }
             if let reasons = unreadable[.unformatted] { return .unreadable(reasons) }

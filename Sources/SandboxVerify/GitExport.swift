@@ -23,6 +23,9 @@ struct GitExport {
     /// the sandbox sees it.
     static let mounted = ["objects", "refs", "packed-refs", "HEAD", "shallow", "config"]
     static let inside = "/repository"
+    /// The most configuration files read of a tree besides the one verified
+    /// (each object id is an argument of `git cat-file`).
+    static let maximumRuleFiles = 1000
 
     /// `path` is a working tree with a `.git` directory, or a bare repository.
     init(repository given: String, runner: any SandboxRunner) throws(VerifyError) {
@@ -113,6 +116,18 @@ struct GitExport {
             awk '$2 == "blob" { print $3 }' /tmp/objects > /tmp/blobs || exit 30
             wc -c < /tmp/listing; cat /tmp/listing
             git cat-file --batch < /tmp/blobs || exit 31
+            """
+
+    /// The listing of commit $1's tree alone.
+    static let listingScript =
+        prelude + """
+            git ls-tree -r -z --full-tree -l "$1" || exit 30
+            """
+
+    /// The blobs named by the arguments (object ids, checked), as `--batch` answers.
+    static let blobsScript =
+        prelude + """
+            printf '%s\\n' "$@" | git cat-file --batch || exit 31
             """
 
     /// The lines commit $2 adds or changes since commit $1, with no context: git's
@@ -216,6 +231,38 @@ struct GitExport {
             return GitTreeContent(entries: entries, blobs: blobs)
         } catch {
             throw .usage("the tree of \(commit) cannot be exported: \(error)")
+        }
+    }
+
+    /// The entries of `commit`'s tree whose paths `wanted` names, and those alone,
+    /// with the bytes of those `read` names: the base's rules, without reading
+    /// its whole tree.
+    func content(of commit: String, only wanted: (String) -> Bool, reading read: (String) -> Bool)
+        throws(VerifyError) -> GitTreeContent
+    {
+        let listing = run(Self.listingScript, [commit], cap: 64 << 20)
+        guard listing.result.status == .exited, listing.result.exitCode == 0 else {
+            throw .sandbox("could not list the tree of \(commit): \(Self.reason(listing))")
+        }
+        do {
+            let entries = try GitTreeListing.parse(listing.stdout[...]).filter {
+                $0.kind != .submodule && wanted($0.path)
+            }
+            let objects = Array(Set(entries.filter { read($0.path) }.map(\.object))).sorted()
+            guard objects.count <= Self.maximumRuleFiles else {
+                throw VerifyError.usage(
+                    "\(commit): more than \(Self.maximumRuleFiles) files configure the tools that judge it")
+            }
+            guard !objects.isEmpty else { return GitTreeContent(entries: entries, blobs: [:]) }
+            let blobs = run(Self.blobsScript, objects, cap: GitTreeContent.maximumBytes + (1 << 20))
+            guard blobs.result.status == .exited, blobs.result.exitCode == 0 else {
+                throw VerifyError.sandbox("could not read the files of \(commit): \(Self.reason(blobs))")
+            }
+            return GitTreeContent(entries: entries, blobs: try GitBatch.parse(blobs.stdout[...]))
+        } catch let error as VerifyError {
+            throw error
+        } catch {
+            throw .usage("the tree of \(commit) cannot be read: \(error)")
         }
     }
 }

@@ -107,14 +107,44 @@ public struct Verifier: Sendable {
         }
         let git = try GitExport(repository: repository, runner: runner)
         let revisions = try stage { () throws(VerifyError) in try git.resolve(ref: ref, base: base) }
-        let content = try stage { () throws(VerifyError) in try git.content(of: revisions[0].commit) }
-        let changes = try revisions.first { $0.role == .mergeBase }.map { mergeBase throws(VerifyError) in
-            try stage { () throws(VerifyError) in try git.changes(from: mergeBase.commit, to: revisions[0].commit) }
+        var content = try stage { () throws(VerifyError) in try git.content(of: revisions[0].commit) }
+        var judgingChanges: [String]?
+        var changes: [String: Set<Int>]?
+        if let base = revisions.first(where: { $0.role == .base }),
+            let mergeBase = revisions.first(where: { $0.role == .mergeBase })
+        {
+            changes = try stage { () throws(VerifyError) in
+                try git.changes(from: mergeBase.commit, to: revisions[0].commit)
+            }
+            let rules = try stage { () throws(VerifyError) in
+                try rulesFromBase(git, ref: content, base: base.commit, mergeBase: mergeBase.commit, languages)
+            }
+            let compared = RuleComparison.compare(rules.comparisons, runner: runner)
+            switch compared {
+            case .success(let outcomes): judgingChanges = rules.words(outcomes)
+            case .failure(let failure): judgingChanges = rules.words([:], unread: failure.description)
+            }
+            content = rules.content
         }
         let export = try ExportedTree(content, commit: revisions[0].commit)
         defer { export.remove() }
-        let judged = JudgedCommits(revisions: revisions, changes: changes, notes: export.notes)
+        let judged = JudgedCommits(
+            revisions: revisions, changes: changes, judgingChanges: judgingChanges, notes: export.notes)
         return try verify(tree: export.path, languages: languages, judged: judged, progress: progress)
+    }
+
+    /// REF's tree judged by the base's rules: the files that judge, read from BASE
+    /// and the merge base alone (code files by their ids, not their bytes).
+    func rulesFromBase(
+        _ git: GitExport, ref: GitTreeContent, base: String, mergeBase: String, _ languages: [String]
+    ) throws(VerifyError) -> RulesFromBase {
+        let root = Array(Set(ref.entries.compactMap { $0.path.split(separator: "/").first.map(String.init) }))
+        let judging = policies.judging(rootEntries: root, languages: languages)
+        let wanted = { (path: String) in judging.role(of: path) != nil }
+        let read = { (path: String) in judging.role(of: path).map { $0 != .code } ?? false }
+        let baseRules = try git.content(of: base, only: wanted, reading: read)
+        let mergeRules = mergeBase == base ? baseRules : try git.content(of: mergeBase, only: wanted, reading: read)
+        return RulesFromBase(ref: ref, base: baseRules, mergeBase: mergeRules, judging: judging)
     }
 
     /// What the export stage says of the commits a tree came from, for the verdict.
@@ -122,6 +152,8 @@ public struct Verifier: Sendable {
         var revisions: [JudgedRevision] = []
         /// The lines the branch changes by file; they make patch coverage measured.
         var changes: [String: Set<Int>]?
+        /// What the branch changed of what judges it, in words; it makes that gate measured.
+        var judgingChanges: [String]?
         var notes: [String] = []
     }
 
@@ -159,7 +191,8 @@ public struct Verifier: Sendable {
             plan, on: source, progress: progress, finished: { evidence.add($0) })
         let notes = judged.notes + copyNotes + (runner.enforcementNote.map { [$0] } ?? []) + plan.notes
         var verdict = VerdictEngine.evaluate(
-            evidence.records.map(\.evidence), gates: plan.gates, notes: notes, changes: judged.changes)
+            evidence.records.map(\.evidence), gates: plan.gates, notes: notes, changes: judged.changes,
+            judgingChanges: judged.judgingChanges)
         verdict.revisions = judged.revisions
         return VerifyOutcome(languages: plan.languages, steps: evidence.records, verdict: verdict)
     }

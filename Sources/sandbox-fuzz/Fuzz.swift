@@ -29,6 +29,10 @@ let targets: [String: @Sendable ([UInt8]) -> Void] = [
     "git-ls-tree": { _ = try? GitTreeListing.parse($0[...]) },
     "git-cat-file": { _ = try? GitBatch.parse($0[...]) },
     "git-diff": { _ = try? UnifiedDiff.addedLines($0) },
+    "rule-differences": { bytes in
+        guard let files = try? RuleDifferences.parse(bytes) else { return }
+        for file in files.values { _ = file.changes.map(RuleDifferences.words) }
+    },
     // A link's target, then NUL-separated `path=target` links of the tree.
     "git-links": { bytes in
         let parts = bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }

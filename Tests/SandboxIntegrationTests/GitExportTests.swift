@@ -115,6 +115,52 @@ import Testing
         #expect(Self.gate(alone.verdict, "patch-coverage").isEmpty, "no base, no patch")
     }
 
+    /// A branch that changes only the rules that judge it, to hide the base's
+    /// failures (a failing test deselected in pytest's addopts, the uncovered file
+    /// omitted in .coveragerc, a conftest.py): NOT READY, each change named. The
+    /// base's .coveragerc is the one coverage reads; pyproject.toml stays the branch's.
+    @Test(.enabled(if: available, "needs the built sandbox executable"))
+    func aBranchThatChangesOnlyItsRulesIsNotReady() throws {
+        let repository = try Repository()
+        defer { repository.remove() }
+        let calc = repository.directory.appendingPathComponent("calc.py")
+        let untested = "\n\ndef untested(x: int) -> int:\n    if x:\n        return 1\n    return 2\n"
+        try (try String(contentsOf: calc, encoding: .utf8) + untested).write(
+            to: calc, atomically: true, encoding: .utf8)
+        try repository.write([
+            "test_broken.py": "import calc\n\n\ndef test_broken():\n    assert calc.add(2, 2) == 5\n",
+            ".coveragerc": "[run]\nbranch = false\n",
+        ])
+        try repository.commit("a failing test and an untested function")
+        let failing = try Self.verify(repository, ["--ref", "main"])
+        #expect(Self.gate(failing.verdict, "test-failures")["actual"] as? Int == 1, "\(failing.stderr)")
+        try repository.git("checkout", "-q", "-b", "feature")
+        let pyproject = repository.directory.appendingPathComponent("pyproject.toml")
+        let hidden = try String(contentsOf: pyproject, encoding: .utf8).replacingOccurrences(
+            of: "testpaths = [\".\"]", with: "testpaths = [\".\"]\naddopts = \"--deselect test_broken.py::test_broken\""
+        )
+        try hidden.write(to: pyproject, atomically: true, encoding: .utf8)
+        try repository.write([
+            ".coveragerc": "[run]\nbranch = false\nomit = calc.py\n", "conftest.py": "# runs inside pytest\n",
+        ])
+        try repository.commit("only the rules")
+        let (code, verdict, stderr) = try Self.verify(repository, ["--ref", "feature", "--base", "main"])
+        #expect(code == 1, "\(stderr)")
+        #expect(verdict["mergeReady"] as? Bool == false)
+        let judging = Self.gate(verdict, "judging-changes")
+        #expect(judging["status"] as? String == "failed" && judging["actual"] as? Int == 3, "\(judging)")
+        #expect(
+            judging["reasons"] as? [String] == [
+                ".coveragerc [run] omit: set to 'calc.py' (the base's was used)",
+                "conftest.py: added by the branch; it runs as code inside the tools that judge, "
+                    + "so the base's cannot stand in for it",
+                "pyproject.toml [tool.pytest.ini_options] addopts: set to '--deselect test_broken.py::test_broken' "
+                    + "(the branch's file was used)",
+            ], "\(judging)")
+        let coverage = Self.gate(verdict, "line-coverage")
+        #expect(coverage["status"] as? String == "failed", "the base's .coveragerc counts calc.py: \(coverage)")
+    }
+
     /// What a checkout would run or rewrite: hooks, a filter driver and fsmonitor
     /// named by the repository's config, export-subst, a submodule whose URL is an
     /// option. None runs; files are exported as committed; the submodule is an empty

@@ -49,7 +49,7 @@ import Testing
             ),
             (
                 "language: x\ndetect: [a]\nimage: i\nstep: []\n",
-                "x.yaml:4:1: unknown key 'step' in a language policy (did you mean steps?); expected one of: language, detect, image, environment, steps, gates, copy-exclude"
+                "x.yaml:4:1: unknown key 'step' in a language policy (did you mean steps?); expected one of: language, detect, image, environment, steps, gates, copy-exclude, judged-by"
             ),
             (
                 "language: x\ndetect: [a]\nimage: i\nsteps:\n  - name: t\n    kind: test\n    network: host\n    run: [t]\n",
