@@ -125,7 +125,25 @@ struct Measurements {
         tests = TestReport.merged(testReports)
         flaky = tests.cases.filter(\.flaky).map { $0.className.isEmpty ? $0.name : "\($0.className).\($0.name)" }
         for report in coverages {
-            for (path, file) in report.files { coverage.files[path] = file }
+            for (path, file) in report.files { coverage.files[path] = Self.combined(coverage.files[path], file) }
+        }
+    }
+
+    /// A file two reports measure: the later one's, except that a report of totals
+    /// alone (llvm-cov's summary) and one of line records (its lcov) combine: the
+    /// totals count, as the toolchain's own figure does, and the lines say which ran.
+    static func combined(_ earlier: CoverageReport.File?, _ later: CoverageReport.File) -> CoverageReport.File {
+        guard let earlier, earlier.linesPerKey == 1, later.linesPerKey == 1 else { return later }
+        switch (earlier.summary, later.summary) {
+        case (let totals?, nil) where earlier.hits.isEmpty:
+            var file = later
+            file.summary = totals
+            return file
+        case (nil, _?) where later.hits.isEmpty:
+            var file = earlier
+            file.summary = later.summary
+            return file
+        default: return later
         }
     }
 
@@ -216,8 +234,8 @@ struct Measurements {
         var unmeasurable: [String] = []
         for path in changes.keys.sorted() {
             guard let file = byPath[path], let lines = changes[path] else { continue }
-            // Go's blocks and llvm-cov's summaries do not say which lines ran.
-            guard file.linesPerKey == 1, file.summary == nil else {
+            // Go's blocks and llvm-cov's summaries alone do not say which lines ran.
+            guard file.linesPerKey == 1, file.summary.map({ $0.total == 0 }) ?? true || !file.hits.isEmpty else {
                 unmeasurable.append(path)
                 continue
             }

@@ -49,6 +49,32 @@ import Testing
             try gate(VerdictEngine.evaluate([goStep], changes: ["pkg/calc.py": [2]]), .patchCoverage).status == .failed)
     }
 
+    /// llvm-cov's summary and its lcov of the same file: the summary's totals are
+    /// the line coverage figure, the lcov's records say which changed lines ran; the
+    /// summary alone cannot say.
+    @Test func aSummaryAndLineRecordsOfOneFileCombine() throws {
+        var summary = CoverageReport.File(path: "/workspace/src/lib.rs")
+        summary.summary = (covered: 9, total: 10)
+        var lines = CoverageReport.File(path: "/workspace/src/lib.rs")
+        for line in 1...8 { lines.hits[line] = line == 3 ? 0 : 1 }
+        func evidence(_ files: [CoverageReport.File]) -> StepEvidence {
+            StepEvidence(
+                name: "rust/test", kind: .test, result: Self.exited(0), limits: ResourceLimits(),
+                reports: files.map {
+                    ReportEvidence(
+                        name: "r", kind: .coverage, content: .success(.coverage(CoverageReport(files: [$0.path: $0]))))
+                })
+        }
+        for order in [[summary, lines], [lines, summary]] {
+            let verdict = VerdictEngine.evaluate([evidence(order)], changes: ["src/lib.rs": [2, 3, 4]])
+            #expect(try gate(verdict, .lineCoverage).actual == 90, "the summary's 9 of 10")
+            let patch = try gate(verdict, .patchCoverage)
+            #expect(patch.reasons == ["src/lib.rs:3"] && patch.actual.map { Int($0) } == 66)
+        }
+        let alone = VerdictEngine.evaluate([evidence([summary])], changes: ["src/lib.rs": [2]])
+        #expect(try gate(alone, .patchCoverage).status == .failed, "a summary does not say which lines ran")
+    }
+
     /// A run that stopped at a collection error ran no test: the tests-ran gate
     /// fails, and the error says which module could not be collected.
     @Test func aCollectionErrorIsNoTestThatRan() throws {
