@@ -33,6 +33,10 @@ public struct GateDefinition: Equatable, Sendable {
             }
         }
 
+        /// Whether a passing gate still gives its details: patch coverage's
+        /// uncovered changed lines are for a reviewer to see, whatever the share.
+        public var explainsPasses: Bool { self == .patchCoverage }
+
         /// Whether it is a percentage (shown with %).
         public var isPercent: Bool { self == .lineCoverage || self == .patchCoverage }
     }

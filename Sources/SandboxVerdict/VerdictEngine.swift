@@ -31,7 +31,7 @@ public enum VerdictEngine {
                 let passed = gate.comparison.holds(value, gate.threshold)
                 return GateResult(
                     definition: gate, actual: value, status: passed ? .passed : .failed,
-                    reasons: passed ? [] : Self.capped(details))
+                    reasons: passed && !gate.metric.explainsPasses ? [] : Self.capped(details))
             }
         }
         var verdict = Verdict(gates: results, skippedTests: measured.tests.skipped, flakyTests: measured.flaky)
