@@ -16,6 +16,12 @@ public struct GateDefinition: Equatable, Sendable {
         /// commands, files that run inside the test runner): measured only
         /// against a base, whose rules the branch is judged by.
         case judgingChanges = "judging-changes"
+        /// Error-level lint findings on the lines the branch changes, counted apart
+        /// from the rest as SonarQube counts new code: measured only against a base.
+        case newLintErrors = "new-lint-errors"
+        /// How many points of line coverage the branch loses against its base's own
+        /// (Codecov's project target `auto` with a threshold): only against a base.
+        case coverageDrop = "coverage-drop"
 
         /// How people read it.
         public var title: String {
@@ -30,12 +36,19 @@ public struct GateDefinition: Equatable, Sendable {
             case .stepFailures: "Steps that failed unexplained"
             case .patchCoverage: "Patch coverage"
             case .judgingChanges: "Changes to what judges the branch"
+            case .newLintErrors: "Lint findings at error level on changed lines"
+            case .coverageDrop: "Line coverage lost against the base (points)"
             }
         }
 
         /// Whether a passing gate still gives its details: patch coverage's
         /// uncovered changed lines are for a reviewer to see, whatever the share.
-        public var explainsPasses: Bool { self == .patchCoverage }
+        public var explainsPasses: Bool { self == .patchCoverage || self == .coverageDrop }
+
+        /// Whether it judges a branch against a base, and is left out without one.
+        public var needsBase: Bool {
+            self == .patchCoverage || self == .judgingChanges || self == .newLintErrors || self == .coverageDrop
+        }
 
         /// Whether it is a percentage (shown with %).
         public var isPercent: Bool { self == .lineCoverage || self == .patchCoverage }
@@ -78,6 +91,8 @@ public struct GateDefinition: Equatable, Sendable {
         GateDefinition(.compilerWarnings, .atMost, 0),
         GateDefinition(.patchCoverage, .atLeast, 80),
         GateDefinition(.judgingChanges, .atMost, 0),
+        GateDefinition(.newLintErrors, .atMost, 0),
+        GateDefinition(.coverageDrop, .atMost, 1),
     ]
 
     /// A threshold or value as people read it: "80", "81.6".

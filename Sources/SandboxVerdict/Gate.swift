@@ -40,10 +40,26 @@ public struct Verdict: Equatable, Sendable {
     /// The commits judged, when verify read them from a repository: the branch,
     /// its base and their merge base.
     public var revisions: [JudgedRevision] = []
+    /// The lines the branch adds or changes by file, when judged against a base:
+    /// annotations on them come first.
+    public var changes: [String: Set<Int>]?
 
     /// Merge-ready when every blocking gate passed (or measured nothing it needed).
     public var mergeReady: Bool {
         gates.allSatisfy { !$0.definition.blocking || $0.status != .failed }
+    }
+}
+
+/// The base's own line coverage, for the ratchet, and where the figure came from.
+public struct BaseCoverage: Equatable, Sendable {
+    /// Nil where the base's verification measured none.
+    public var percent: Double?
+    /// "verified now", "kept from a verification of tree 4e04a52".
+    public var source: String
+
+    public init(percent: Double?, source: String) {
+        self.percent = percent
+        self.source = source
     }
 }
 

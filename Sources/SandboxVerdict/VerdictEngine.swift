@@ -9,17 +9,17 @@ public enum VerdictEngine {
     /// lines a branch adds or changes by file (against its base), make patch
     /// coverage measured; without them its gate is left out: there is no patch.
     /// `judgingChanges`, what the branch changed of what judges it (in words, one
-    /// change each), measure that gate; without a base it is left out too.
+    /// change each), and `base`, the base's own line coverage, measure those gates.
+    /// Without a base (`changes` nil) every gate that needs one is left out.
     public static func evaluate(
         _ steps: [StepEvidence], gates: [GateDefinition] = GateDefinition.defaults, notes: [String] = [],
-        changes: [String: Set<Int>]? = nil, judgingChanges: [String]? = nil
+        changes: [String: Set<Int>]? = nil, judgingChanges: [String]? = nil, base: BaseCoverage? = nil
     ) -> Verdict {
         var measured = Measurements(steps)
         measured.changes = changes
         measured.judgingChanges = judgingChanges
-        let judged = gates.filter {
-            ($0.metric != .patchCoverage || changes != nil) && ($0.metric != .judgingChanges || judgingChanges != nil)
-        }
+        measured.base = base
+        let judged = gates.filter { !$0.metric.needsBase || changes != nil }
         let results = judged.map { gate -> GateResult in
             guard let measurement = measured.value(for: gate.metric) else {
                 return GateResult(definition: gate, actual: nil, status: .notMeasured, reasons: [])
@@ -35,6 +35,7 @@ public enum VerdictEngine {
             }
         }
         var verdict = Verdict(gates: results, skippedTests: measured.tests.skipped, flakyTests: measured.flaky)
+        verdict.changes = changes
         var seen: Set<String> = []
         verdict.notes = (notes + measured.allowedFailures + measured.expectedRefusals).filter {
             seen.insert($0).inserted
@@ -87,6 +88,8 @@ struct Measurements {
     var changes: [String: Set<Int>]?
     /// What the branch changed of what judges it, when judged against a base.
     var judgingChanges: [String]?
+    /// The base's own line coverage, when judged against a base.
+    var base: BaseCoverage?
 
     init(_ steps: [StepEvidence]) {
         var testReports: [TestReport] = []
@@ -214,6 +217,19 @@ struct Measurements {
         case .judgingChanges:
             guard let judgingChanges else { return nil }
             return .value(Double(judgingChanges.count), details: judgingChanges)
+        case .newLintErrors:
+            guard let changes, lintExpected else { return nil }
+            if let reasons = unreadable[.findings] { return .unreadable(reasons) }
+            let new = lint.findings.filter { $0.level == .error && Self.isChanged($0, changes) }
+            return .value(Double(new.count), details: new.prefix(20).map(Self.describe))
+        case .coverageDrop:
+            guard let base, let before = base.percent, coverageExpected, unreadable[.coverage] == nil,
+                let after = coverage.percent
+            else { return nil }
+            let words =
+                "line coverage \(GateDefinition.format(after))% against the base's "
+                + "\(GateDefinition.format(before))% (\(base.source))"
+            return .value(before - after, details: [words])
         case .unformattedFiles:
             guard formattingExpected else { return nil }
             if let reasons = unreadable[.unformatted] { return .unreadable(reasons) }
@@ -275,6 +291,12 @@ struct Measurements {
         let name = test.className.isEmpty ? test.name : "\(test.className).\(test.name)"
         let how = test.collectionError ? "could not be collected" : test.outcome == .errored ? "errored" : "failed"
         return "\(location)\(name) \(how)" + (test.message.map { ": \($0)" } ?? "")
+    }
+
+    /// Whether a finding is on a line the branch adds or changes.
+    static func isChanged(_ finding: Finding, _ changes: [String: Set<Int>]) -> Bool {
+        guard let file = finding.file, let line = finding.line else { return false }
+        return changes[CoverageReport.treePath(file)]?.contains(line) ?? false
     }
 
     static func describe(_ finding: Finding) -> String {

@@ -1,4 +1,5 @@
 import SandboxModel
+import SandboxReports
 
 /// The verdict for people (text), machines (JSON), pull-request comments
 /// (Markdown) and GitHub Actions (workflow commands and a step summary).
@@ -120,23 +121,32 @@ extension Verdict {
 
     /// Workflow commands: one `::error` per failing blocking gate reason (up to the
     /// limit), `::warning` for informational ones, and a notice with the headline.
+    /// Against a base, those on the lines the branch changes come first: the limit
+    /// never hides them behind the rest of the tree's.
     public var githubAnnotations: String {
-        var lines: [String] = []
-        var counts: [String: Int] = [:]
+        var annotations: [(level: String, onChange: Bool, text: String)] = []
         for gate in gates where gate.status == .failed {
             let level = gate.definition.blocking ? "error" : "warning"
             let reasons = gate.reasons.isEmpty ? [gate.summary] : gate.reasons
             for reason in reasons {
-                guard counts[level, default: 0] < Self.annotationsPerLevel else { break }
-                counts[level, default: 0] += 1
                 let location = Escaping.location(in: reason)
                 var properties = ["title=" + Escaping.githubProperty(gate.definition.metric.title)]
+                var onChange = false
                 if let location {
                     properties.insert("file=" + Escaping.githubProperty(location.file), at: 0)
                     properties.insert("line=\(location.line)", at: 1)
+                    onChange = changes?[CoverageReport.treePath(location.file)]?.contains(location.line) ?? false
                 }
-                lines.append("::\(level) \(properties.joined(separator: ","))::\(Escaping.githubData(reason))")
+                let text = "::\(level) \(properties.joined(separator: ","))::\(Escaping.githubData(reason))"
+                annotations.append((level, onChange, text))
             }
+        }
+        var lines: [String] = []
+        var counts: [String: Int] = [:]
+        for annotation in annotations.filter(\.onChange) + annotations.filter({ !$0.onChange }) {
+            guard counts[annotation.level, default: 0] < Self.annotationsPerLevel else { continue }
+            counts[annotation.level, default: 0] += 1
+            lines.append(annotation.text)
         }
         lines.append("::notice title=sandbox verify::\(headline)")
         return lines.joined(separator: "\n") + "\n"
@@ -243,7 +253,10 @@ public enum Escaping {
     /// "path:12: ..." at the start of a reason.
     static func location(in reason: String) -> (file: String, line: Int)? {
         let parts = reason.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[0].contains(" "), let line = Int(parts[1]) else { return nil }
+        // A line, or the first of ranges ("17-19, 24").
+        guard parts.count >= 2, !parts[0].isEmpty, !parts[0].contains(" "),
+            let line = Int(parts[1].prefix { $0.isASCII && $0.isNumber })
+        else { return nil }
         return (String(parts[0]), line)
     }
 }

@@ -10,6 +10,10 @@ public struct TrustedPolicies: Sendable {
     public var policies: PolicySet
     /// Every image, those the policies name among them.
     public var images: [String: ToolchainImage]
+    /// What the verdicts these policies give depend on, as 16 hex digits: every
+    /// policy and image file read, and this executable (its path, size and
+    /// modification time). A base verified under another fingerprint is verified again.
+    public var fingerprint = ""
 
     /// The largest policy or image file read: a longer one is refused, never cut.
     public static let maximumFileBytes = 1 << 20
@@ -23,12 +27,14 @@ public struct TrustedPolicies: Sendable {
         guard let names = HostProbe.directoryEntries(directory) else {
             throw .usage("cannot read the policy directory \(directory)")
         }
-        let (policies, policyErrors) = PolicySet.load(try read(names, in: directory))
+        let policyFiles = try read(names, in: directory)
+        let (policies, policyErrors) = PolicySet.load(policyFiles)
         guard policyErrors.isEmpty else { throw .policy(policyErrors) }
         let imageDirectory = imagesDirectory(besides: directory)
         var images: [String: ToolchainImage] = [:]
         var errors: [PolicyError] = []
-        for (name, text) in try read(HostProbe.directoryEntries(imageDirectory) ?? [], in: imageDirectory) {
+        let imageFiles = try read(HostProbe.directoryEntries(imageDirectory) ?? [], in: imageDirectory)
+        for (name, text) in imageFiles {
             do throws(PolicyError) {
                 let image = try PolicyParser.image(text, file: name)
                 images[image.name] = image
@@ -47,7 +53,30 @@ public struct TrustedPolicies: Sendable {
                         + "(images are read from images/ beside the policy directory)"))
         }
         guard errors.isEmpty else { throw .policy(errors) }
-        return TrustedPolicies(directory: directory, policies: policies, images: images)
+        var trusted = TrustedPolicies(directory: directory, policies: policies, images: images)
+        trusted.fingerprint = fingerprint(
+            policyFiles.map { ("policies/" + $0.name, $0.text) }
+                + imageFiles.map { ("images/" + $0.name, $0.text) })
+        return trusted
+    }
+
+    /// FNV-1a over the files in name order and this executable's identity: the
+    /// inputs are trusted, so a checksum tells them apart; nothing here is a secret.
+    static func fingerprint(_ files: [(name: String, text: String)]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func add(_ text: String) {
+            for byte in text.utf8 + [0] { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
+        for file in files.sorted(by: { $0.name < $1.name }) {
+            add(file.name)
+            add(file.text)
+        }
+        var info = stat()
+        if let executable = HostProbe.executablePath, stat(executable, &info) == 0 {
+            add("\(executable) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)")
+        }
+        let digits = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
     /// The YAML files among `names`, each whole.

@@ -44,6 +44,11 @@ public enum VerifyProgress: Sendable {
 public struct Verifier: Sendable {
     public var policies: PolicySet
     public var images: [String: ToolchainImage]
+    /// The trusted policies' fingerprint, which keys the verdict store.
+    public var fingerprint = ""
+    /// Where a base's verification is kept for the next branch against it; nil
+    /// keeps nothing, and every base is verified anew.
+    var store = VerdictStore.standard()
     /// What runs the sandboxes: a supervisor, and every sandbox of a
     /// verification shares its one probe of the host.
     package var runner: any SandboxRunner
@@ -72,6 +77,7 @@ public struct Verifier: Sendable {
         }
         self.init(policies: trusted.policies, images: trusted.images, runner: supervisor, isolateMounts: isolate)
         self.interruption = interruption
+        fingerprint = trusted.fingerprint
     }
 
     /// With another runner than the supervisor: for this package's tests only.
@@ -126,11 +132,50 @@ public struct Verifier: Sendable {
             }
             content = rules.content
         }
+        var baseCoverage: BaseCoverage?
+        var storeNotes: [String] = []
+        if let base = revisions.first(where: { $0.role == .base }) {
+            (baseCoverage, storeNotes) = try baseLineCoverage(git, base, languages, progress: progress)
+        }
         let export = try ExportedTree(content, commit: revisions[0].commit)
         defer { export.remove() }
-        let judged = JudgedCommits(
-            revisions: revisions, changes: changes, judgingChanges: judgingChanges, notes: export.notes)
+        var judged = JudgedCommits(
+            revisions: revisions, changes: changes, judgingChanges: judgingChanges, notes: export.notes + storeNotes)
+        judged.base = baseCoverage
         return try verify(tree: export.path, languages: languages, judged: judged, progress: progress)
+    }
+
+    /// BASE's own line coverage, for the ratchet: kept from an earlier verification
+    /// of BASE's tree under the same fingerprint, else measured now by verifying
+    /// BASE as any tree is verified (its steps shown as `base:…`), and kept.
+    func baseLineCoverage(
+        _ git: GitExport, _ base: JudgedRevision, _ languages: [String], progress: (VerifyProgress) -> Void
+    ) throws(VerifyError) -> (BaseCoverage, [String]) {
+        let tree = String(base.tree.prefix(12))
+        if let kept = store?.entry(tree: base.tree, fingerprint: fingerprint) {
+            return (BaseCoverage(percent: kept.lineCoverage, source: "kept from a verification of tree \(tree)"), [])
+        }
+        let content = try git.content(of: base.commit)
+        let export = try ExportedTree(content, commit: base.commit)
+        defer { export.remove() }
+        let outcome = try verify(tree: export.path, languages: languages, judged: JudgedCommits()) { event in
+            switch event {
+            case .queued(let label): progress(.queued("base:" + label))
+            case .running(let label): progress(.running("base:" + label))
+            case .done(let label, let result): progress(.done("base:" + label, result))
+            case .skipped(let label, let why): progress(.skipped("base:" + label, why))
+            }
+        }
+        let percent = outcome.verdict.gates.first { $0.definition.metric == .lineCoverage }?.actual
+        var notes: [String] = []
+        if let store {
+            do throws(SystemError) {
+                try store.keep(.init(tree: base.tree, fingerprint: fingerprint, lineCoverage: percent))
+            } catch {
+                notes.append("the base's verification could not be kept, so the next will run it again: \(error)")
+            }
+        }
+        return (BaseCoverage(percent: percent, source: "verified now, tree \(tree)"), notes)
     }
 
     /// REF's tree judged by the base's rules: the files that judge, read from BASE
@@ -154,6 +199,8 @@ public struct Verifier: Sendable {
         var changes: [String: Set<Int>]?
         /// What the branch changed of what judges it, in words; it makes that gate measured.
         var judgingChanges: [String]?
+        /// The base's own line coverage, for the ratchet.
+        var base: BaseCoverage?
         var notes: [String] = []
     }
 
@@ -192,7 +239,7 @@ public struct Verifier: Sendable {
         let notes = judged.notes + copyNotes + (runner.enforcementNote.map { [$0] } ?? []) + plan.notes
         var verdict = VerdictEngine.evaluate(
             evidence.records.map(\.evidence), gates: plan.gates, notes: notes, changes: judged.changes,
-            judgingChanges: judged.judgingChanges)
+            judgingChanges: judged.judgingChanges, base: judged.base)
         verdict.revisions = judged.revisions
         return VerifyOutcome(languages: plan.languages, steps: evidence.records, verdict: verdict)
     }

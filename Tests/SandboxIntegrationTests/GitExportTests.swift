@@ -100,6 +100,9 @@ import Testing
     func patchCoverageJudgesTheChangedLines() throws {
         let repository = try Repository()
         defer { repository.remove() }
+        // A base tree of this test's own, which no earlier run kept a verdict of.
+        try repository.write(["notes.txt": UUID().uuidString + "\n"])
+        try repository.commit("a base of its own")
         try repository.git("checkout", "-q", "-b", "feature")
         let calc = repository.directory.appendingPathComponent("calc.py")
         let untested = "\n\ndef untested(x: int) -> int:\n    if x:\n        return 1\n    return 2\n"
@@ -111,8 +114,22 @@ import Testing
         let patch = Self.gate(verdict, "patch-coverage")
         #expect(patch["actual"] as? Int == 25, "\(patch)")
         #expect(patch["reasons"] as? [String] == ["calc.py:17-19"], "\(patch)")
+        // The ratchet: the base, verified as any tree is, measured 100%; its figure is
+        // kept, and the next branch against the same base reuses it.
+        let tree = String(try repository.git("rev-parse", "main^{tree}").prefix(12))
+        let drop = Self.gate(verdict, "coverage-drop")
+        #expect(drop["status"] as? String == "failed", "\(drop)")
+        let said = (drop["reasons"] as? [String])?.first ?? ""
+        #expect(
+            said.hasPrefix("line coverage ") && said.hasSuffix("against the base's 100% (verified now, tree \(tree))"))
+        #expect(stderr.contains("[base:python/test] done"), "the base's steps are shown as such")
+        let again = try Self.verify(repository, ["--ref", "feature", "--base", "main"])
+        let kept = (Self.gate(again.verdict, "coverage-drop")["reasons"] as? [String])?.first ?? ""
+        #expect(kept.hasSuffix("(kept from a verification of tree \(tree))"), "\(kept)")
+        #expect(!again.stderr.contains("[base:"), "nothing of the base ran again")
         let alone = try Self.verify(repository, ["--ref", "feature"])
         #expect(Self.gate(alone.verdict, "patch-coverage").isEmpty, "no base, no patch")
+        #expect(Self.gate(alone.verdict, "coverage-drop").isEmpty, "no base, no ratchet")
     }
 
     /// A branch that changes only the rules that judge it, to hide the base's

@@ -130,9 +130,11 @@ import Testing
             name: "t", kind: .test, result: StepResult(status: .exited, exitCode: 0), limits: ResourceLimits())
         #expect(VerdictEngine.evaluate([step]).gates.allSatisfy { $0.definition.metric != .judgingChanges })
         let none = try #require(
-            VerdictEngine.evaluate([step], judgingChanges: []).gates.first { $0.definition.metric == .judgingChanges })
+            VerdictEngine.evaluate([step], changes: [:], judgingChanges: []).gates.first {
+                $0.definition.metric == .judgingChanges
+            })
         #expect(none.status == .passed)
-        let verdict = VerdictEngine.evaluate([step], judgingChanges: ["conftest.py: added by the branch"])
+        let verdict = VerdictEngine.evaluate([step], changes: [:], judgingChanges: ["conftest.py: added by the branch"])
         let changed = try #require(verdict.gates.first { $0.definition.metric == .judgingChanges })
         #expect(changed.status == .failed && changed.actual == 1 && changed.definition.blocking)
         #expect(changed.reasons == ["conftest.py: added by the branch"])

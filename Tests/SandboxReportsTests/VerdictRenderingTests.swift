@@ -52,6 +52,30 @@ import Testing
         #expect(errors.first == "::error file=f.py,line=0,title=Lint findings at error level::f.py:0: error: e0")
     }
 
+    /// Against a base, annotations on the changed lines come first, so that the
+    /// limit never hides them; a patch coverage range lands on its first line.
+    @Test func annotationsOnChangedLinesComeFirst() {
+        let reasons = (1...30).map { "f.py:\($0): error: e\($0)" }
+        var verdict = Verdict(
+            gates: [
+                GateResult(
+                    definition: GateDefinition(.lintErrors, .atMost, 0), actual: 30, status: .failed, reasons: reasons),
+                GateResult(
+                    definition: GateDefinition(.patchCoverage, .atLeast, 80), actual: 50, status: .failed,
+                    reasons: ["/workspace/g.py:17-19, 24"]),
+            ], skippedTests: 0, flakyTests: [])
+        verdict.changes = ["f.py": [29, 30], "g.py": [17, 18, 19, 24]]
+        let errors = verdict.githubAnnotations.split(separator: "\n").filter { $0.hasPrefix("::error") }
+        #expect(errors.count == Verdict.annotationsPerLevel)
+        #expect(
+            errors.prefix(3) == [
+                "::error file=f.py,line=29,title=Lint findings at error level::f.py:29: error: e29",
+                "::error file=f.py,line=30,title=Lint findings at error level::f.py:30: error: e30",
+                "::error file=/workspace/g.py,line=17,title=Patch coverage::/workspace/g.py:17-19, 24",
+            ])
+        #expect(errors[3] == "::error file=f.py,line=1,title=Lint findings at error level::f.py:1: error: e1")
+    }
+
     @Test func markdownEscapesWhatWouldRenderOrPing() throws {
         let markdown = try Self.hostileVerdict().markdown
         #expect(markdown.hasPrefix("### ❌ NOT READY\n"))

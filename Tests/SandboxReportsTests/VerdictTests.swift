@@ -75,6 +75,42 @@ import Testing
         #expect(try gate(alone, .patchCoverage).status == .failed, "a summary does not say which lines ran")
     }
 
+    /// Against a base, error-level findings on changed lines are counted apart
+    /// (new-lint-errors), and the ratchet compares line coverage with the base's
+    /// own; without a base neither gate is there, and a base that measured no
+    /// coverage leaves the ratchet not measured.
+    @Test func newCodeFindingsAndTheRatchet() throws {
+        var coverage = CoverageReport.File(path: "/workspace/a.py")
+        for line in 1...10 { coverage.hits[line] = line <= 7 ? 1 : 0 }
+        let findings = FindingsReport(findings: [
+            Finding(tool: "ruff", rule: "F401", level: .error, message: "unused", file: "/workspace/a.py", line: 3),
+            Finding(tool: "ruff", rule: "F401", level: .error, message: "unused", file: "a.py", line: 9),
+            Finding(tool: "ruff", rule: "E501", level: .warning, message: "long", file: "a.py", line: 4),
+        ])
+        let step = StepEvidence(
+            name: "python/test", kind: .test, result: Self.exited(1), limits: ResourceLimits(),
+            reports: [
+                ReportEvidence(
+                    name: "c", kind: .coverage, content: .success(.coverage(CoverageReport(files: ["a.py": coverage])))),
+                ReportEvidence(name: "l", kind: .findings, content: .success(.findings(findings))),
+            ])
+        let base = BaseCoverage(percent: 80, source: "verified now, tree 4e04a52fa857")
+        let verdict = VerdictEngine.evaluate([step], changes: ["a.py": [3, 4]], base: base)
+        let new = try gate(verdict, .newLintErrors)
+        #expect(new.actual == 1 && new.status == .failed, "only line 3's error is on a changed line")
+        #expect(new.reasons == ["/workspace/a.py:3: error: unused [F401]"])
+        #expect(try gate(verdict, .lintErrors).actual == 2)
+        let drop = try gate(verdict, .coverageDrop)
+        #expect(drop.actual.map { ($0 * 10).rounded() } == 100 && drop.status == .failed, "80% to 70%")
+        #expect(drop.reasons == ["line coverage 70% against the base's 80% (verified now, tree 4e04a52fa857)"])
+        let kept = VerdictEngine.evaluate([step], changes: [:], base: BaseCoverage(percent: 70.5, source: "kept"))
+        #expect(try gate(kept, .coverageDrop).status == .passed, "0.5 points is within the threshold")
+        let unmeasured = VerdictEngine.evaluate([step], changes: [:], base: BaseCoverage(percent: nil, source: "x"))
+        #expect(try gate(unmeasured, .coverageDrop).status == .notMeasured)
+        let alone = VerdictEngine.evaluate([step])
+        #expect(alone.gates.allSatisfy { !$0.definition.metric.needsBase }, "no base, none of its gates")
+    }
+
     /// A run that stopped at a collection error ran no test: the tests-ran gate
     /// fails, and the error says which module could not be collected.
     @Test func aCollectionErrorIsNoTestThatRan() throws {
