@@ -34,6 +34,7 @@ seeds() {
     cargo-json) echo "$fixtures/clippy.json" ;;
     diagnostics) ls "$fixtures"/{gcc-warnings,go-vet,flake8,mypy,cargo-build-warnings}.txt ;;
     libtest) echo "$fixtures/cargo-test.txt" ;;
+    tap) echo "$fixtures/spectre-tap.txt" ;;
     git-ls-tree) echo "$fixtures/git-ls-tree.bin" ;;
     git-cat-file) echo "$fixtures/git-cat-file.txt" ;;
     git-diff) echo "$fixtures/git-diff-U0.txt" ;;
@@ -59,7 +60,7 @@ seeds() {
 }
 
 all="junit trx xml cobertura lcov go-cover coverage-py-json llvm-cov-json sarif ruff-json pylint-json eslint-json
-go-test-json cargo-json diagnostics libtest git-ls-tree git-cat-file git-diff rule-differences git-links policy image defaults sandbox-yaml seccomp
+go-test-json cargo-json diagnostics libtest tap git-ls-tree git-cat-file git-diff rule-differences git-links policy image defaults sandbox-yaml seccomp
 declarations"
 printf '%-18s %12s %9s %10s\n' target executions seconds "peak MiB"
 for target in ${*:-$all}; do

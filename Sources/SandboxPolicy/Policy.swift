@@ -7,6 +7,8 @@ public enum ReportFormat: String, Sendable, CaseIterable {
     case goTestJSON = "go-test-json"
     /// `cargo test`'s human output.
     case libtest
+    /// The Test Anything Protocol (Spectre's, node-tap's).
+    case tap
     case coveragePyJSON = "coverage-py-json"
     case llvmCovJSON = "llvm-cov-json"
     case sarif

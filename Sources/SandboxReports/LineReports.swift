@@ -291,3 +291,92 @@ public enum LibtestParser {
         return report
     }
 }
+
+/// TAP, the Test Anything Protocol, as test runners print it (Spectre's
+/// `SPECTRE_REPORTER=tap`, node-tap): `ok N - description` and `not ok N - ...`
+/// lines, a `# skip` or `# todo` directive after the description (or as it, as
+/// Spectre writes skips), a `# ...` comment after a failure as its message, and
+/// the plan `1..N`. Indented lines (subtests) are their parent's detail. Tests
+/// the plan promises but no line reports (a run that died) are errors, and so
+/// is `Bail out!`; output with neither a plan nor a test line is not TAP.
+public enum TAPParser {
+    public static func parse(_ bytes: [UInt8], file: String) throws(ReportError) -> TestReport {
+        if bytes.count > ReportLimits.maximumBytes {
+            throw ReportError(file: file, reason: "the report is larger than \(ReportLimits.maximumBytes >> 20) MiB")
+        }
+        var report = TestReport()
+        var planned: Int?
+        var explaining: Int?
+        try forEachLine(bytes) { (bytes: ArraySlice<UInt8>) throws(ReportError) in
+            guard report.cases.count < maximumTextRecords else {
+                throw ReportError(file: file, reason: "more than \(maximumTextRecords) tests")
+            }
+            let line = Substring(String(decoding: bytes, as: UTF8.self))
+            if line.hasPrefix("#") {
+                if let index = explaining, report.cases[index].message == nil {
+                    report.cases[index].message = String(line.dropFirst().drop { $0 == " " }.prefix(500))
+                }
+                return
+            }
+            explaining = nil
+            if line.hasPrefix("Bail out!") {
+                report.unrecordedErrors += 1
+                return
+            }
+            if let plan = Self.plan(line) {
+                planned = plan
+                return
+            }
+            guard let (passed, rest) = Self.status(line) else { return }
+            var description = rest.drop { $0.isNumber }.drop { $0 == " " }
+            if description.hasPrefix("- ") { description = description.dropFirst(2) }
+            var outcome: TestCase.Outcome = passed ? .passed : .failed
+            var name = description
+            if let hash = description.firstIndex(of: "#") {
+                let directive = description[description.index(after: hash)...].drop { $0 == " " }
+                let word = directive.prefix { $0.isLetter }.lowercased()
+                if word == "skip" || word == "todo" {
+                    // A todo that fails is expected to; one that passes is a pass.
+                    if word == "skip" || !passed { outcome = .skipped }
+                    let before = description[..<hash].trimmingCharacters(in: " ")
+                    name = before.isEmpty ? Substring(directive.dropFirst(4).drop { $0 == " " }) : Substring(before)
+                }
+            }
+            report.cases.append(TestCase(name: String(name.prefix(1000)), outcome: outcome))
+            if outcome == .failed { explaining = report.cases.count - 1 }
+        }
+        guard planned != nil || !report.cases.isEmpty || report.unrecordedErrors > 0 else {
+            throw ReportError(file: file, reason: "not TAP: no plan (1..N) and no ok or not ok line")
+        }
+        if let planned, planned > report.cases.count {
+            report.unrecordedErrors += planned - report.cases.count
+        }
+        return report
+    }
+
+    /// `1..N`, possibly with a directive (`1..0 # SKIP ...`).
+    static func plan(_ line: Substring) -> Int? {
+        guard line.hasPrefix("1..") else { return nil }
+        let digits = line.dropFirst(3).prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 9 else { return nil }
+        let after = line.dropFirst(3 + digits.count)
+        guard after.isEmpty || after.hasPrefix(" ") else { return nil }
+        return Int(digits)
+    }
+
+    /// Whether `ok` or `not ok` starts the line, and what follows it.
+    static func status(_ line: Substring) -> (passed: Bool, rest: Substring)? {
+        for (prefix, passed) in [("ok", true), ("not ok", false)] where line.hasPrefix(prefix) {
+            let rest = line.dropFirst(prefix.count)
+            guard rest.isEmpty || rest.hasPrefix(" ") else { return nil }
+            return (passed, rest.drop { $0 == " " })
+        }
+        return nil
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in character: Character) -> String {
+        String(drop { $0 == character }.reversed().drop { $0 == character }.reversed())
+    }
+}

@@ -12,7 +12,7 @@ enum ReportReader {
     static func kind(of spec: ReportSpec, in stepKind: StepKind) -> ReportEvidence.Kind {
         let measured: ReportEvidence.Kind =
             switch spec.format {
-            case .junit, .trx, .goTestJSON, .libtest: .tests
+            case .junit, .trx, .goTestJSON, .libtest, .tap: .tests
             case .cobertura, .lcov, .goCoverprofile, .coveragePyJSON, .llvmCovJSON: .coverage
             case .sarif, .ruffJSON, .pylintJSON, .eslintJSON: .findings
             case .cargoJSON, .diagnostics: .diagnostics
@@ -95,6 +95,7 @@ enum ReportReader {
             case .junit: return .success(.tests(try JUnitParser.parse(bytes, file: file)))
             case .goTestJSON: return .success(.tests(try GoTestJSONParser.parse(bytes, file: file)))
             case .libtest: return .success(.tests(try LibtestParser.parse(bytes, file: file)))
+            case .tap: return .success(.tests(try TAPParser.parse(bytes, file: file)))
             case .trx: return .success(.tests(try TRXParser.parse(bytes, file: file)))
             case .cobertura: return .success(.coverage(try CoberturaParser.parse(bytes, file: file)))
             case .lcov: return .success(.coverage(try LcovParser.parse(bytes, file: file)))

@@ -26,6 +26,7 @@ let targets: [String: @Sendable ([UInt8]) -> Void] = [
     "cargo-json": { _ = try? CargoJSONParser.parse($0, file: "f") },
     "diagnostics": { _ = try? DiagnosticsParser.parse($0, file: "f", tool: "t") },
     "libtest": { _ = try? LibtestParser.parse($0, file: "f") },
+    "tap": { _ = try? TAPParser.parse($0, file: "f") },
     "git-ls-tree": { _ = try? GitTreeListing.parse($0[...]) },
     "git-cat-file": { _ = try? GitBatch.parse($0[...]) },
     "git-diff": { _ = try? UnifiedDiff.addedLines($0) },

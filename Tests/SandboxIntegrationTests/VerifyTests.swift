@@ -837,6 +837,35 @@ import Testing
         #expect(Self.gate(verdict, "line-coverage")["actual"] as? Int == 100, "\(verdict)")
     }
 
+    /// A LinuxMain.swift that is a test framework's own main, not XCTMain (Spectre's
+    /// is): under --parallel it runs nothing, so the tests run serially and the TAP
+    /// they print is their report, failures and their reasons with them.
+    @Test(
+        .enabled(
+            if: available && FileManager.default.fileExists(atPath: "/opt/swift/usr/bin/swift"), "needs /opt/swift"))
+    func aTestFrameworksOwnMainIsReadThroughItsTAP() throws {
+        let linuxMain = """
+            import Foundation
+
+            print("ok 1 - Greeter keeps the name")
+            print("ok 2 - # skip Greeter greets in French")
+            print("not ok 3 - Greeter shouts")
+            print("# hello is not equal to HELLO from GreeterSpec.swift:9")
+            print("1..3")
+            exit(1)
+
+            """
+        let (status, verdict, stderr) = try Self.verifyChanged(
+            "swift/ready", adding: ["Tests/LinuxMain.swift": linuxMain])
+        #expect(status == 1, "\(stderr)")
+        #expect(Self.gate(verdict, "tests-ran")["actual"] as? Int == 2, "\(verdict)")
+        let failures = Self.gate(verdict, "test-failures")
+        #expect(
+            failures["reasons"] as? [String] == [
+                "Greeter shouts failed: hello is not equal to HELLO from GreeterSpec.swift:9"
+            ], "\(failures)")
+    }
+
     /// A dependency fetched by the install step alone, through this machine's package
     /// mirror (bound read-only for that step only).
     @Test(
