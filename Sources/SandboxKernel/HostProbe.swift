@@ -32,6 +32,12 @@ public enum HostProbe {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
+    /// Whether `path` is a regular file itself, not a link to one.
+    public static func isPlainFile(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
     /// readlink(2), or nil when `path` is not a symbolic link.
     static func symlinkTarget(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)

@@ -44,6 +44,18 @@ public struct JudgingFiles: Equatable, Sendable {
         return parts.isEmpty ? nil : .sections(Array(Set(parts)).sorted())
     }
 
+    /// Whether `path` could be a directory on the way to a file a pattern anchored
+    /// at the root names (`.cargo` for `.cargo/config.toml`): a symbolic link
+    /// there would lead the tools to files no pattern names.
+    public func isOnTheWay(_ path: String) -> Bool {
+        let components = path.split(separator: "/")
+        return (configuration + code + Array(sections.keys)).contains { pattern in
+            let parts = pattern.split(separator: "/")
+            guard !parts.contains("**"), components.count < parts.count else { return false }
+            return zip(parts, components).allSatisfy { ReportSpec.glob(Array($0.utf8), matches: Array($1.utf8)) }
+        }
+    }
+
     /// Both lists together: the organisation's defaults and a language's own.
     public func merged(with other: JudgingFiles) -> JudgingFiles {
         JudgingFiles(

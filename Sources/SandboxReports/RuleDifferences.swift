@@ -33,10 +33,14 @@ public enum RuleDifferences {
     public struct File: Equatable, Sendable {
         public var changes: [Change]
         public var error: String?
+        /// More keys differ than the comparison lists: whether what judges changed
+        /// is not known.
+        public var truncated = false
 
-        public init(changes: [Change], error: String? = nil) {
+        public init(changes: [Change], error: String? = nil, truncated: Bool = false) {
             self.changes = changes
             self.error = error
+            self.truncated = truncated
         }
     }
 
@@ -55,6 +59,7 @@ public enum RuleDifferences {
             var index: Int
             var error: String?
             var changes: [ChangeJSON]?
+            var truncated: Bool?
         }
         var files: [FileJSON]
     }
@@ -80,7 +85,7 @@ public enum RuleDifferences {
                     Change(table: change.table, key: change.key, old: try value(change.old), new: try value(change.new))
                 )
             }
-            files[entry.index] = File(changes: changes, error: entry.error)
+            files[entry.index] = File(changes: changes, error: entry.error, truncated: entry.truncated ?? false)
         }
         return files
     }

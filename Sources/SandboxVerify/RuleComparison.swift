@@ -79,9 +79,12 @@ struct RuleComparison {
     }
 
     /// Reads `/rules/N/old` and `/rules/N/new` as the form given after each N, and
-    /// prints every leaf key whose value differs. Values are compared as JSON text,
-    /// so that TOML's dates and NaN compare as written; INI values of several lines
-    /// are lists, as coverage.py and flake8 read them.
+    /// prints every leaf key whose value differs. Keys are their paths of names, so
+    /// that `["a.b"]` and `[a.b]` stay two; values are compared as JSON text, so
+    /// that TOML's dates and NaN compare as written. INI is read as its tools read
+    /// it: [DEFAULT] given to every section (and compared as a section of its own),
+    /// a key given twice refused, values of several lines lists, as coverage.py and
+    /// flake8 read them. A file with more changes than are listed says so.
     static let script = """
         import configparser, json, sys, tomllib
 
@@ -101,10 +104,14 @@ struct RuleComparison {
         def flatten(document, table, leaves):
             for key, value in document.items():
                 if isinstance(value, dict) and value:
-                    flatten(value, table + [str(key)], leaves)
+                    flatten(value, table + (str(key),), leaves)
                 else:
-                    leaves[(".".join(table), str(key))] = value
+                    leaves[table + (str(key),)] = value
             return leaves
+
+        def name(part):
+            # A name holding a dot is quoted, as TOML writes it: ["a.b"] is not [a.b].
+            return json.dumps(part) if "." in part or not part else part
 
         def ini_value(value):
             lines = [line.strip() for line in value.splitlines() if line.strip()]
@@ -126,30 +133,35 @@ struct RuleComparison {
                 if not isinstance(document, dict):
                     raise ValueError("not a JSON object")
                 return document
-            parser = configparser.ConfigParser(interpolation=None, strict=False, default_section="\\x00")
+            parser = configparser.ConfigParser(interpolation=None, strict=True)
             parser.read_string(body)
-            return {section: {key: ini_value(value) for key, value in parser.items(section, raw=True)}
-                    for section in parser.sections()}
+            sections = {section: {key: ini_value(value) for key, value in parser.items(section, raw=True)}
+                        for section in parser.sections()}
+            if parser.defaults():
+                sections["DEFAULT"] = {key: ini_value(value) for key, value in parser.defaults().items()}
+            return sections
 
-        def compare(number, form):
-            old = flatten(load(f"/rules/{number}/old", form), [], {})
-            new = flatten(load(f"/rules/{number}/new", form), [], {})
+        def compare(number, form, entry):
+            old = flatten(load(f"/rules/{number}/old", form), (), {})
+            new = flatten(load(f"/rules/{number}/new", form), (), {})
             changes = []
             for key in sorted(set(old) | set(new)):
                 before, after = old.get(key, MISSING), new.get(key, MISSING)
                 if before is not MISSING and after is not MISSING and text(before) == text(after):
                     continue
-                changes.append({"table": key[0][:200], "key": key[1][:200], "old": shown(before), "new": shown(after)})
-                if len(changes) >= 500:
+                if len(changes) == 500:
+                    entry["truncated"] = True
                     break
-            return changes
+                changes.append({"table": ".".join(map(name, key[:-1]))[:200], "key": name(key[-1])[:200],
+                                "old": shown(before), "new": shown(after)})
+            entry["changes"] = changes
 
         files = []
         arguments = sys.argv[1:]
         for at in range(0, len(arguments) - 1, 2):
             entry = {"index": int(arguments[at])}
             try:
-                entry["changes"] = compare(arguments[at], arguments[at + 1])
+                compare(arguments[at], arguments[at + 1], entry)
             except Exception as error:
                 entry["error"] = f"{type(error).__name__}: {str(error)[:200]}"
             files.append(entry)

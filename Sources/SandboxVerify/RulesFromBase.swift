@@ -6,10 +6,13 @@ import SandboxReports
 ///
 /// - A file that only configures the tools that judge (`JudgingFiles.configuration`)
 ///   is the base's in the working copy, whatever the branch did to it.
-/// - A file shared with other purposes (`sections`) stays the branch's; what the
-///   branch changed in the parts that judge is shown.
-/// - A file that runs as code inside those tools (`code`) stays the branch's; that
-///   the branch changed it is shown.
+/// - A file shared with other purposes (`sections`) stays the branch's where the
+///   branch changed it (what it changed in the parts that judge is shown), and is
+///   BASE's where the branch left it as the merge base had it.
+/// - A file that runs as code inside those tools (`code`) likewise; that the branch
+///   changed it is shown.
+/// - A symbolic link of the branch's where a directory of judging files would be
+///   (`.cargo`) is left out, and shown.
 ///
 /// "The branch changed it" means REF's version differs from the merge base's and
 /// from BASE's: a change BASE already has judges nothing new.
@@ -31,43 +34,57 @@ struct RulesFromBase {
         var baseUsed: Bool
         /// Why BASE's version could not be put in place, if so.
         var conflict: String?
+        /// A symbolic link of REF's where a directory of judging files would be.
+        var linkOnTheWay = false
     }
 
-    /// `base` and `mergeBase` need only hold the judging files' entries, with the
-    /// bytes of those that are not code.
+    /// `base` and `mergeBase` need only hold the judging files' entries and bytes.
+    /// A configuration file is BASE's always; a shared or code file is BASE's where
+    /// the branch left it as it was at the merge base (as a merge would take it).
     init(ref: GitTreeContent, base: GitTreeContent, mergeBase: GitTreeContent, judging: JudgingFiles) {
         content = ref
         let refEntries = Dictionary(ref.entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         let baseEntries = Dictionary(base.entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         let mergeEntries = Dictionary(mergeBase.entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         let paths = Set(refEntries.keys).union(baseEntries.keys).union(mergeEntries.keys)
-        var removed = Set<String>()
+        // A link of the branch's on the way to judging files: the tools would read
+        // through it what no pattern names. BASE's own links are BASE's rules.
+        let linksOnTheWay = ref.entries.filter {
+            $0.kind == .symbolicLink && judging.isOnTheWay($0.path) && !Self.same($0, baseEntries[$0.path])
+        }
+        let standing = ref.entries.filter { entry in !linksOnTheWay.contains { $0.path == entry.path } }
+        var removed = Set(linksOnTheWay.map(\.path))
         var added: [GitTreeEntry] = []
         for path in paths.sorted() {
             guard let role = judging.role(of: path) else { continue }
-            let mine = refEntries[path]
-            let theirs = baseEntries[path]
-            let before = mergeEntries[path]
-            let branchChanged = !Self.same(mine, before) && !Self.same(mine, theirs)
+            let ofRef = refEntries[path]
+            let ofBase = baseEntries[path]
+            let ofMergeBase = mergeEntries[path]
+            let branchChanged = !Self.same(ofRef, ofMergeBase) && !Self.same(ofRef, ofBase)
             var file = ChangedFile(
-                path: path, role: role, old: before.flatMap { mergeBase.blobs[$0.object] },
-                new: mine.flatMap { ref.blobs[$0.object] }, inMergeBase: before != nil, inRef: mine != nil,
-                baseUsed: false)
-            if role == .configuration, !Self.same(mine, theirs) {
-                if mine != nil { removed.insert(path) }
-                if let theirs, let bytes = base.blobs[theirs.object] {
-                    if let clash = Self.clash(path, with: ref.entries) {
+                path: path, role: role, old: ofMergeBase.flatMap { mergeBase.blobs[$0.object] },
+                new: ofRef.flatMap { ref.blobs[$0.object] }, inMergeBase: ofMergeBase != nil, inRef: ofRef != nil,
+                baseUsed: Self.same(ofRef, ofBase) && ofBase != nil && role == .configuration)
+            let usesBase = role == .configuration || !branchChanged
+            if usesBase, !Self.same(ofRef, ofBase) {
+                if ofRef != nil { removed.insert(path) }
+                if let ofBase, let bytes = base.blobs[ofBase.object] {
+                    if let clash = Self.clash(path, with: standing) {
                         file.conflict = "the branch has \(clash) where it goes"
                     } else {
-                        added.append(theirs)
-                        content.blobs[theirs.object] = bytes
-                        file.baseUsed = true
+                        added.append(ofBase)
+                        content.blobs[ofBase.object] = bytes
+                        file.baseUsed = role == .configuration
                     }
                 }
-            } else if role == .configuration {
-                file.baseUsed = theirs != nil
             }
-            if branchChanged { changed.append(file) }
+            if branchChanged || file.conflict != nil { changed.append(file) }
+        }
+        for entry in linksOnTheWay {
+            changed.append(
+                ChangedFile(
+                    path: entry.path, role: .configuration, old: nil, new: nil, inMergeBase: false, inRef: true,
+                    baseUsed: false, linkOnTheWay: true))
         }
         content.entries = content.entries.filter { !removed.contains($0.path) } + added
     }
@@ -113,6 +130,12 @@ struct RulesFromBase {
         changed.indices.flatMap { index -> [String] in
             let file = changed[index]
             let verb = !file.inRef ? "removed" : !file.inMergeBase ? "added" : "changed"
+            if file.linkOnTheWay {
+                return [
+                    "\(file.path): a symbolic link of the branch's where files that judge the tree are looked for; left out"
+                ]
+            }
+            let truncated = compared[index]?.truncated == true
             switch file.role {
             case .code:
                 return [
@@ -131,6 +154,7 @@ struct RulesFromBase {
                     return ["\(file.path): \(verb) by the branch (\(RuleDifferences.clean(why, 120))); \(used)"]
                 }
                 return result.changes.map { "\(file.path) \(RuleDifferences.words($0)) (\(used))" }
+                    + (truncated ? ["\(file.path): more keys changed than are compared; \(used)"] : [])
             case .sections(let parts):
                 guard let result = compared[index], result.error == nil else {
                     let why = compared[index]?.error ?? unread ?? "it is not a file whose keys are compared"
@@ -139,9 +163,15 @@ struct RulesFromBase {
                             + "read (\(RuleDifferences.clean(why, 120))); the branch's file was used"
                     ]
                 }
+                let unlisted =
+                    truncated
+                    ? [
+                        "\(file.path): more keys changed than are compared, so what judges in it may have changed; "
+                            + "the branch's file was used"
+                    ] : []
                 return result.changes.filter { JudgingFiles.judges(parts, $0.dotted) }.map {
                     "\(file.path) \(RuleDifferences.words($0)) (the branch's file was used)"
-                }
+                } + unlisted
             }
         }
     }

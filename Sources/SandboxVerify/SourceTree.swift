@@ -36,8 +36,13 @@ public struct SourceTree: Sendable {
     /// declares nothing.
     static func readDeclarations(_ tree: String, rootEntries: [String]) -> ProjectDeclarations {
         let workflows = Descriptor.untrustedDirectoryEntries(tree + "/" + ProjectDeclarations.workflowDirectory) ?? []
+        // Files only, before the bound: directories named like workflows cannot push
+        // the real ones out.
         let paths =
-            workflows.filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
+            workflows.filter {
+                ($0.hasSuffix(".yml") || $0.hasSuffix(".yaml"))
+                    && HostProbe.isPlainFile(tree + "/" + ProjectDeclarations.workflowDirectory + "/" + $0)
+            }
             .prefix(ProjectDeclarations.maximumWorkflows)
             .map { ProjectDeclarations.workflowDirectory + "/" + $0 }
             + ProjectDeclarations.configurationFiles.filter(rootEntries.contains)

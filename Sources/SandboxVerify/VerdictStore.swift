@@ -50,7 +50,8 @@ struct VerdictStore {
         guard let path = path(tree: tree, fingerprint: fingerprint), Self.isOwnDirectory(directory),
             let bytes = try? Descriptor.readUntrustedFile(path, limit: Self.maximumEntryBytes),
             let entry = try? JSONDecoder().decode(Entry.self, from: Data(bytes)),
-            entry.tree == tree, entry.fingerprint == fingerprint
+            entry.tree == tree, entry.fingerprint == fingerprint,
+            entry.lineCoverage.map({ (0...100).contains($0) }) ?? true
         else { return nil }
         return entry
     }

@@ -152,7 +152,11 @@ public struct Verifier: Sendable {
         _ git: GitExport, _ base: JudgedRevision, _ languages: [String], progress: (VerifyProgress) -> Void
     ) throws(VerifyError) -> (BaseCoverage, [String]) {
         let tree = String(base.tree.prefix(12))
-        if let kept = store?.entry(tree: base.tree, fingerprint: fingerprint) {
+        // The languages asked for judge too (--language python on a tree that has more).
+        let key = TrustedPolicies.fingerprint([
+            ("policies", fingerprint), ("languages", languages.joined(separator: ",")),
+        ])
+        if let kept = store?.entry(tree: base.tree, fingerprint: key) {
             return (BaseCoverage(percent: kept.lineCoverage, source: "kept from a verification of tree \(tree)"), [])
         }
         let content = try git.content(of: base.commit)
@@ -168,9 +172,10 @@ public struct Verifier: Sendable {
         }
         let percent = outcome.verdict.gates.first { $0.definition.metric == .lineCoverage }?.actual
         var notes: [String] = []
-        if let store {
+        // A base that measured no coverage is not kept: the next branch tries again.
+        if let store, let percent {
             do throws(SystemError) {
-                try store.keep(.init(tree: base.tree, fingerprint: fingerprint, lineCoverage: percent))
+                try store.keep(.init(tree: base.tree, fingerprint: key, lineCoverage: percent))
             } catch {
                 notes.append("the base's verification could not be kept, so the next will run it again: \(error)")
             }
@@ -179,16 +184,15 @@ public struct Verifier: Sendable {
     }
 
     /// REF's tree judged by the base's rules: the files that judge, read from BASE
-    /// and the merge base alone (code files by their ids, not their bytes).
+    /// and the merge base alone.
     func rulesFromBase(
         _ git: GitExport, ref: GitTreeContent, base: String, mergeBase: String, _ languages: [String]
     ) throws(VerifyError) -> RulesFromBase {
         let root = Array(Set(ref.entries.compactMap { $0.path.split(separator: "/").first.map(String.init) }))
         let judging = policies.judging(rootEntries: root, languages: languages)
         let wanted = { (path: String) in judging.role(of: path) != nil }
-        let read = { (path: String) in judging.role(of: path).map { $0 != .code } ?? false }
-        let baseRules = try git.content(of: base, only: wanted, reading: read)
-        let mergeRules = mergeBase == base ? baseRules : try git.content(of: mergeBase, only: wanted, reading: read)
+        let baseRules = try git.content(of: base, only: wanted, reading: wanted)
+        let mergeRules = mergeBase == base ? baseRules : try git.content(of: mergeBase, only: wanted, reading: wanted)
         return RulesFromBase(ref: ref, base: baseRules, mergeBase: mergeRules, judging: judging)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import SandboxPolicy
 import SandboxReports
 import Testing
@@ -96,15 +97,16 @@ import Testing
         #expect(unreadable.count == 1 && unreadable[0].contains("could not be read (TOMLDecodeError: Invalid value)"))
     }
 
-    /// The base moved on: its newer rules are used, and nothing is the branch's.
-    /// The branch took the base's change: nothing is the branch's either.
+    /// The base moved on: its newer rules are used, code files too (as a merge would
+    /// take them), and nothing is the branch's. The branch took the base's change:
+    /// nothing is the branch's either.
     @Test func aChangeTheBaseHasIsNotTheBranchs() {
         let mergeBase = Self.tree([".coveragerc": "old\n", "conftest.py": "old\n"])
         let base = Self.tree([".coveragerc": "new\n", "conftest.py": "new\n"])
         let untouched = RulesFromBase(ref: mergeBase, base: base, mergeBase: mergeBase, judging: Self.judging)
         #expect(untouched.changed.isEmpty)
         #expect(Self.text(untouched.content, ".coveragerc") == "new\n", "the base's newer rules")
-        #expect(Self.text(untouched.content, "conftest.py") == "old\n", "code is the branch's")
+        #expect(Self.text(untouched.content, "conftest.py") == "new\n", "the branch left it: the base's")
         let merged = RulesFromBase(ref: base, base: base, mergeBase: mergeBase, judging: Self.judging)
         #expect(merged.changed.isEmpty)
     }
@@ -120,6 +122,75 @@ import Testing
             rules.words([:]) == [
                 "lint/ruff.toml: removed by the branch; the base's could not be put in place: the branch has lint where it goes"
             ])
+    }
+
+    /// A link of the branch's where a directory of judging files would be is left
+    /// out; a comparison cut short counts; a clash with the base's newer file is
+    /// said though the branch never touched that file.
+    @Test func linksOnTheWayCutComparisonsAndClashesAreShown() {
+        var branch = Self.tree(["cfg/config.toml": "x\n", "pyproject.toml": "b\n"])
+        branch.entries.append(GitTreeEntry(kind: .symbolicLink, object: Self.id("cfg"), path: "lint"))
+        branch.blobs[Self.id("cfg")] = Array("cfg".utf8)
+        let mergeBase = Self.tree(["pyproject.toml": "a\n"])
+        let base = Self.tree(["pyproject.toml": "a\n", "lint/ruff.toml": "y\n"])
+        let rules = RulesFromBase(ref: branch, base: base, mergeBase: mergeBase, judging: Self.judging)
+        #expect(!rules.content.entries.contains { $0.path == "lint" }, "the link is left out")
+        #expect(Self.text(rules.content, "lint/ruff.toml") == "y\n", "so the base's file goes in its place")
+        let index = rules.changed.firstIndex { $0.path == "pyproject.toml" } ?? -1
+        let words = rules.words([index: .init(changes: [], truncated: true)])
+        #expect(
+            words == [
+                "pyproject.toml: more keys changed than are compared, so what judges in it may have changed; "
+                    + "the branch's file was used",
+                "lint: a symbolic link of the branch's where files that judge the tree are looked for; left out",
+            ])
+        let clashing = RulesFromBase(
+            ref: Self.tree(["lint": "a file\n"]), base: base, mergeBase: Self.tree([:]), judging: Self.judging)
+        #expect(clashing.words([:]).first?.contains("could not be put in place: the branch has lint") == true)
+    }
+
+    /// The comparing script itself, run by this host's Python on real files: INI
+    /// read as the tools read it ([DEFAULT] given to each section and compared as
+    /// its own; a key given twice refused), TOML keys kept apart by their paths.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: RuleComparison.python)))
+    func theComparingScriptReadsAsTheToolsRead() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let files = [
+            "0/old": "[flake8]\nmax-line-length = 88\n",
+            "0/new": "[DEFAULT]\nextend-ignore = E,F,W\n[flake8]\nmax-line-length = 88\n",
+            "1/old": "[run]\nomit = a\n", "1/new": "[run]\nomit = a\nomit = b\n",
+            "2/old": "[tool.pytest.ini_options]\naddopts = \"-q\"\n",
+            "2/new":
+                "[tool.pytest.ini_options]\naddopts = \"-q --deselect t\"\n[\"tool.pytest.ini_options\"]\naddopts = \"-q\"\n",
+        ]
+        for (path, text) in files {
+            let file = directory.appendingPathComponent(path)
+            try FileManager.default.createDirectory(
+                at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: RuleComparison.python)
+        let script = RuleComparison.script.replacingOccurrences(of: "/rules/", with: directory.path + "/")
+        process.arguments = ["-I", "-S", "-c", script, "0", "ini", "1", "ini", "2", "toml"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let bytes = Array(out.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        let compared = try RuleDifferences.parse(bytes)
+        #expect(
+            compared[0]?.changes.map(\.dotted).sorted() == ["DEFAULT.extend-ignore", "flake8.extend-ignore"],
+            "\(compared)")
+        #expect(compared[1]?.error?.hasPrefix("DuplicateOptionError") == true, "\(compared)")
+        #expect(
+            compared[2]?.changes.map(RuleDifferences.words) == [
+                "[tool.pytest.ini_options] addopts: '-q' became '-q --deselect t'",
+                "[\"tool.pytest.ini_options\"] addopts: set to '-q'",
+            ], "the quoted table is another key, and shown as one: \(compared)")
+        let quoted = try #require(compared[2]?.changes.last)
+        #expect(!JudgingFiles.judges(["tool.pytest"], quoted.dotted), "pytest reads no such table")
     }
 
     @Test func filesAreComparedByTheirKind() {
