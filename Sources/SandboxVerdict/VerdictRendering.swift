@@ -253,9 +253,12 @@ public enum Escaping {
     /// "path:12: ..." at the start of a reason.
     static func location(in reason: String) -> (file: String, line: Int)? {
         let parts = reason.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-        // A line, or the first of ranges ("17-19, 24").
-        guard parts.count >= 2, !parts[0].isEmpty, !parts[0].contains(" "),
-            let line = Int(parts[1].prefix { $0.isASCII && $0.isNumber })
+        // A line, or the first of ranges ("17-19, 24"); digits that run on into a
+        // path ("a:5/conftest.py") are no line.
+        let digits = parts.count >= 2 ? parts[1].prefix { $0.isASCII && $0.isNumber } : ""
+        let after = parts.count >= 2 ? parts[1].dropFirst(digits.count).first : nil
+        guard !parts[0].isEmpty, !parts[0].contains(" "), let line = Int(digits),
+            after == nil || after == "-" || after == ","
         else { return nil }
         return (String(parts[0]), line)
     }

@@ -74,6 +74,7 @@ import Testing
                 "::error file=/workspace/g.py,line=17,title=Patch coverage::/workspace/g.py:17-19, 24",
             ])
         #expect(errors[3] == "::error file=f.py,line=1,title=Lint findings at error level::f.py:1: error: e1")
+        #expect(Escaping.location(in: "a:5/conftest.py: added by the branch") == nil, "a path is no line")
     }
 
     @Test func markdownEscapesWhatWouldRenderOrPing() throws {
