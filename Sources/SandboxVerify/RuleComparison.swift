@@ -7,10 +7,14 @@ import SandboxReports
 /// configparser, json) parse them there, and what comes back through the pipe
 /// is read as a bounded JSON report (`RuleDifferences`).
 struct RuleComparison {
+    /// The reader a file's versions are read with.
+    enum Form: String {
+        case toml, ini, json
+    }
+
     struct Request: Equatable {
         var index: Int
-        /// "toml", "ini" or "json".
-        var form: String
+        var form: Form
         /// The two versions; nil where the tree has no such file.
         var old: [UInt8]?
         var new: [UInt8]?
@@ -55,7 +59,7 @@ struct RuleComparison {
             return .failure(Failure("\(error)"))
         }
         defer { tree.remove() }
-        let arguments = requests.flatMap { [String($0.index), $0.form] }
+        let arguments = requests.flatMap { [String($0.index), $0.form.rawValue] }
         var configuration = RunConfiguration(command: [python, "-I", "-S", "-c", script] + arguments)
         configuration.binds = [BindMount(source: tree.path, destination: inside)]
         configuration.limits.timeout = .minutes(2)

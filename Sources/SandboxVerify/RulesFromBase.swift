@@ -103,12 +103,12 @@ struct RulesFromBase {
 
     /// The reader the comparing script uses for a file, by its name; nil where it
     /// has none (YAML, code), and a change is then told by file.
-    static func form(of path: String) -> String? {
+    static func form(of path: String) -> RuleComparison.Form? {
         let name = path.split(separator: "/").last.map(String.init) ?? path
-        if name.hasSuffix(".toml") { return "toml" }
-        if name.hasSuffix(".json") || [".eslintrc", ".c8rc", ".nycrc", ".babelrc"].contains(name) { return "json" }
+        if name.hasSuffix(".toml") { return .toml }
+        if name.hasSuffix(".json") || [".eslintrc", ".c8rc", ".nycrc", ".babelrc"].contains(name) { return .json }
         let ini = [".coveragerc", ".flake8", ".pylintrc", "pylintrc", ".pydocstyle", ".editorconfig"]
-        if name.hasSuffix(".cfg") || name.hasSuffix(".ini") || ini.contains(name) { return "ini" }
+        if name.hasSuffix(".cfg") || name.hasSuffix(".ini") || ini.contains(name) { return .ini }
         return nil
     }
 

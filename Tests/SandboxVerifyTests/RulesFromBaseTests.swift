@@ -194,11 +194,11 @@ import Testing
     }
 
     @Test func filesAreComparedByTheirKind() {
-        #expect(RulesFromBase.form(of: "crates/a/Cargo.toml") == "toml")
-        #expect(RulesFromBase.form(of: "package.json") == "json")
-        #expect(RulesFromBase.form(of: ".eslintrc") == "json")
-        #expect(RulesFromBase.form(of: "setup.cfg") == "ini")
-        #expect(RulesFromBase.form(of: ".coveragerc") == "ini")
+        #expect(RulesFromBase.form(of: "crates/a/Cargo.toml") == .toml)
+        #expect(RulesFromBase.form(of: "package.json") == .json)
+        #expect(RulesFromBase.form(of: ".eslintrc") == .json)
+        #expect(RulesFromBase.form(of: "setup.cfg") == .ini)
+        #expect(RulesFromBase.form(of: ".coveragerc") == .ini)
         #expect(RulesFromBase.form(of: ".github/workflows/ci.yml") == nil)
         #expect(RulesFromBase.form(of: "conftest.py") == nil)
     }
