@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Everything that must be C: libseccomp calls and the code that runs
@@ -50,12 +51,23 @@ let package = Package(
             dependencies: ["SandboxKernel", "SandboxModel", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: swiftSettings
         ),
+        // Toolchain images: built from Debian and PyPI in sandboxes, imported from OCI
+        // layouts, kept by content digest in a store of this user's own.
+        .target(
+            name: "SandboxImage",
+            dependencies: [
+                "SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxPolicy", "SandboxReports",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Runs a tree's policies in sandboxes and gathers the evidence for a verdict.
         .target(
             name: "SandboxVerify",
             dependencies: [
                 "SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxPolicy", "SandboxReports",
-                "SandboxVerdict", .product(name: "SystemPackage", package: "swift-system"),
+                "SandboxVerdict", "SandboxImage", .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -63,7 +75,7 @@ let package = Package(
             name: "sandbox",
             dependencies: [
                 "SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxPolicy", "SandboxVerdict",
-                "SandboxVerify", .product(name: "SystemPackage", package: "swift-system"),
+                "SandboxVerify", "SandboxImage", .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -84,7 +96,7 @@ let package = Package(
         .testTarget(
             name: "SandboxVerifyTests",
             dependencies: [
-                "SandboxVerify", "SandboxPolicy", "SandboxSupervisor", "SandboxModel", "SandboxReports",
+                "SandboxVerify", "SandboxImage", "SandboxPolicy", "SandboxSupervisor", "SandboxModel", "SandboxReports",
                 "SandboxKernel", .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings

@@ -98,4 +98,42 @@ public enum HostProbe {
             alternatives: existing("/etc/alternatives"),
             resolver: existing("/etc/resolv.conf"))
     }
+
+    /// The same facts of an image's root filesystem at `root` (a resolved store
+    /// path). Nothing in the image is followed: an entry is taken only where it and
+    /// every directory above it inside the image are what they claim to be (lstat),
+    /// so that a link in an image (`usr -> /`, `etc/ld.so.cache -> /etc/shadow`)
+    /// can never bring a host path into the sandbox. The resolver stays the host's.
+    public static func layout(ofImage root: String) throws(SystemError) -> HostLayout {
+        guard kind(root + "/usr") == S_IFDIR else {
+            throw SystemError(
+                "image root", errno: ENOTDIR, path: root + "/usr", hint: "an image's /usr must be a directory")
+        }
+        var topLevel: [(name: String, symlinkTarget: String?)] = []
+        for name in HostLayout.mergedUsrNames {
+            let path = root + "/" + name
+            switch kind(path) {
+            case S_IFLNK: if let target = symlinkTarget(path) { topLevel.append((name, target)) }
+            case S_IFDIR: topLevel.append((name, nil))
+            default: break
+            }
+        }
+        let hasEtc = kind(root + "/etc") == S_IFDIR
+        let hasSSL = hasEtc && kind(root + "/etc/ssl") == S_IFDIR
+        func entry(_ path: String, _ type: mode_t, inside: Bool) -> String? {
+            inside && kind(root + path) == type ? root + path : nil
+        }
+        return HostLayout(
+            topLevel: topLevel,
+            linkerCache: entry("/etc/ld.so.cache", S_IFREG, inside: hasEtc),
+            certificates: entry("/etc/ssl/certs", S_IFDIR, inside: hasSSL),
+            alternatives: entry("/etc/alternatives", S_IFDIR, inside: hasEtc),
+            resolver: existing("/etc/resolv.conf"), root: root)
+    }
+
+    /// The file type of `path` itself (lstat), or 0 when it does not exist.
+    static func kind(_ path: String) -> mode_t {
+        var info = stat()
+        return lstat(path, &info) == 0 ? info.st_mode & S_IFMT : 0
+    }
 }

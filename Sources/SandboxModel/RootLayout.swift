@@ -42,11 +42,15 @@ public struct HostLayout: Equatable, Sendable {
     public var certificates: String?
     public var alternatives: String?
     public var resolver: String?
+    /// The host directory the root's /usr and top-level directories come from:
+    /// "/" for the host's own, or an image's root filesystem.
+    public var root: String
 
     public init(
         topLevel: [(name: String, symlinkTarget: String?)], linkerCache: String? = nil,
-        certificates: String? = nil, alternatives: String? = nil, resolver: String? = nil
+        certificates: String? = nil, alternatives: String? = nil, resolver: String? = nil, root: String = "/"
     ) {
+        self.root = root
         self.topLevel = topLevel
         self.linkerCache = linkerCache
         self.certificates = certificates
@@ -58,7 +62,12 @@ public struct HostLayout: Equatable, Sendable {
         lhs.topLevel.map(\.name) == rhs.topLevel.map(\.name)
             && lhs.topLevel.map(\.symlinkTarget) == rhs.topLevel.map(\.symlinkTarget)
             && lhs.linkerCache == rhs.linkerCache && lhs.certificates == rhs.certificates
-            && lhs.alternatives == rhs.alternatives && lhs.resolver == rhs.resolver
+            && lhs.alternatives == rhs.alternatives && lhs.resolver == rhs.resolver && lhs.root == rhs.root
+    }
+
+    /// The host path of `path` (absolute) in this layout's root.
+    public func source(_ path: String) -> String {
+        root == "/" ? path : root + path
     }
 
     /// The entries beside /usr that merged-usr systems turn into links.
@@ -90,14 +99,14 @@ public enum RootLayout {
     ) -> [RootOperation] {
         var ops: [RootOperation] = [
             .directory("/usr", mode: 0o755),
-            .bind(source: "/usr", target: "/usr", readOnly: true),
+            .bind(source: host.source("/usr"), target: "/usr", readOnly: true),
         ]
         for entry in host.topLevel {
             if let target = entry.symlinkTarget {
                 ops.append(.symlink(target: target, at: "/" + entry.name))
             } else {
                 ops.append(.directory("/" + entry.name, mode: 0o755))
-                ops.append(.bind(source: "/" + entry.name, target: "/" + entry.name, readOnly: true))
+                ops.append(.bind(source: host.source("/" + entry.name), target: "/" + entry.name, readOnly: true))
             }
         }
         ops += etc(for: configuration, host: host)

@@ -65,6 +65,10 @@ public struct RunConfiguration: Sendable {
     /// The command's environment, in order. Defaults first, `--env` overrides.
     public var environment: [(name: String, value: String)] = RunConfiguration.baseEnvironment
     public var seccomp = SeccompProfile.default
+    /// A host directory holding an image's root filesystem (a store entry, resolved):
+    /// the sandbox's /usr and merged-usr links come from it, not from the host's.
+    /// Nil for the host's own toolchain.
+    public var imageRoot: String?
 
     public init(command: [String]) {
         self.command = command

@@ -16,6 +16,8 @@ public struct RunOptions: Equatable, Sendable {
     public var environment: [String] = []
     public var seccomp = "default"
     public var result: String?
+    /// An image of the store to run on, by name; nil for the host's toolchain.
+    public var image: String?
     public var command: [String] = []
 
     public init() {}
@@ -23,7 +25,7 @@ public struct RunOptions: Equatable, Sendable {
     /// Every option `sandbox run` takes, each followed by a value.
     public static let optionNames = [
         "workspace", "ro-bind", "network", "memory", "pids", "cpu-time", "timeout", "output-limit", "tmp-size",
-        "file-size", "env", "seccomp", "result",
+        "file-size", "env", "seccomp", "result", "image",
     ]
 
     /// Sets option `name` (without dashes); false when there is no such option.
@@ -42,6 +44,7 @@ public struct RunOptions: Equatable, Sendable {
         case "env": environment.append(value)
         case "seccomp": seccomp = value
         case "result": result = value
+        case "image": image = value
         default: return false
         }
         return true

@@ -15,6 +15,8 @@ public struct SeccompProfile: Equatable, Sendable {
     public var onDeny: DenyAction
     /// Calls allowed unconditionally, in the order given, without duplicates.
     public var allowed: [String]
+    /// Calls that succeed without doing anything.
+    public var pretended: [String] = []
 
     public init(onDeny: DenyAction = .errno, allowed: [String]) {
         self.onDeny = onDeny
@@ -24,6 +26,18 @@ public struct SeccompProfile: Equatable, Sendable {
 
     /// The built-in profile: `policies/seccomp/default.seccomp`.
     public static let `default` = SeccompProfile(allowed: dockerDerivedAllowList)
+
+    /// The profile an image's root is built under: the default, but changing a
+    /// file's owner succeeds without doing anything. Debian's tools, run under
+    /// fakeroot, give files to uids the sandbox's user namespace does not map (the
+    /// kernel's EINVAL would stop them); the image's files are given to the store's
+    /// owner afterwards anyway.
+    public static let imageBuild: SeccompProfile = {
+        var profile = SeccompProfile.default
+        profile.pretended = ["chown", "fchown", "lchown", "fchownat"]
+        profile.allowed.removeAll { profile.pretended.contains($0) }
+        return profile
+    }()
 
     /// Calls no profile may allow: the threat model's list.
     public static let alwaysRefused: Set<String> = [
@@ -82,6 +96,7 @@ public struct SeccompProfile: Equatable, Sendable {
     /// Anything no rule matches is refused (the filter's default).
     public var rules: [SeccompRule] {
         var rules = allowed.map { SeccompRule(syscall: $0, action: .allow) }
+        rules += pretended.map { SeccompRule(syscall: $0, action: .fail(errno: 0)) }
         rules.append(contentsOf: SeccompRule.argumentRules)
         return rules
     }

@@ -41,10 +41,17 @@ public struct Supervisor: Sendable {
         let started = Clock.now()
         // libseccomp compiles on its own thread while the host is probed.
         let filter = SeccompCompiler.PendingFilter(configuration.seccomp)
-        let host = Host(layout: hostOverride ?? HostProbe.layout(), cgroups: cgroupsOverride ?? .detect())
-        host.cgroups.warmAttach()
         var result: StepResult
         do {
+            var layout =
+                try configuration.imageRoot.map(HostProbe.layout(ofImage:)) ?? hostOverride ?? HostProbe.layout()
+            if configuration.imageRoot != nil, configuration.network == .host {
+                // The host's network is reached as the host reaches it: through its
+                // resolver and the authorities it trusts (a proxy's, say), not the image's.
+                layout.certificates = HostProbe.layout().certificates
+            }
+            let host = Host(layout: layout, cgroups: cgroupsOverride ?? .detect())
+            host.cgroups.warmAttach()
             let prepared = try prepare(configuration, host: host, filter: filter)
             // The lease is held until the sandbox has ended, and its cgroup with it.
             result = try withExtendedLifetime(prepared.lease) {
@@ -280,17 +287,4 @@ public struct Supervisor: Sendable {
     }
 }
 
-/// A monotonic clock in nanoseconds.
-enum Clock {
-    typealias Instant = UInt64
-
-    static func now() -> Instant {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
-    }
-
-    static func seconds(since start: Instant) -> Double {
-        Double(now() - start) / 1e9
-    }
-}
+typealias Clock = MonotonicClock

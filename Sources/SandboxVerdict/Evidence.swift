@@ -46,6 +46,11 @@ public struct StepEvidence: Sendable {
     public var outputTail = ""
     /// The policy lets this step fail: an unexplained non-zero exit is a note.
     public var continuesOnError = false
+    /// The image the step ran on: its name and digest ("python sha256:…"), or
+    /// "host toolchain, not pinned".
+    public var image = StepEvidence.hostImage
+
+    public static let hostImage = "host toolchain, not pinned"
 
     public init(
         name: String, kind: StepKind, result: StepResult, limits: ResourceLimits, reports: [ReportEvidence] = []
@@ -116,6 +121,8 @@ public struct StepOutcome: Equatable, Sendable {
     public var result: StepResult
     /// The policy let it fail (continue-on-error): a failure here is a note.
     public var continuesOnError: Bool
+    /// The image it ran on, as `StepEvidence.image` says it.
+    public var image = StepEvidence.hostImage
 
     public init(name: String, kind: StepKind, result: StepResult, continuesOnError: Bool = false) {
         self.name = name

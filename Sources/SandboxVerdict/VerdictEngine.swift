@@ -41,7 +41,10 @@ public enum VerdictEngine {
             seen.insert($0).inserted
         }
         verdict.steps = steps.map {
-            StepOutcome(name: $0.name, kind: $0.kind, result: $0.result, continuesOnError: $0.continuesOnError)
+            var outcome = StepOutcome(
+                name: $0.name, kind: $0.kind, result: $0.result, continuesOnError: $0.continuesOnError)
+            outcome.image = $0.image
+            return outcome
         }
         return verdict
     }

@@ -53,8 +53,10 @@ extension Verdict {
         }
         let stepObjects = steps.map { step in
             let result = step.result.json.split(separator: "\n").joined(separator: " ")
-            return "    {\"name\": \(JSONText.string(step.name)), \"kind\": \(JSONText.string(step.kind.rawValue)), "
-                + "\"continueOnError\": \(step.continuesOnError), \"result\": \(result)}"
+            let image: String = JSONText.string(step.image)
+            let head =
+                "    {\"name\": \(JSONText.string(step.name)), \"kind\": \(JSONText.string(step.kind.rawValue)), "
+            return head + "\"image\": \(image), \"continueOnError\": \(step.continuesOnError), \"result\": \(result)}"
         }
         return """
             {

@@ -20,6 +20,7 @@ struct EvidenceGathering {
         var evidence = StepEvidence(
             name: ran.planned.label, kind: step.kind, result: ran.run.result, limits: ran.planned.limits)
         evidence.continuesOnError = step.continueOnError
+        evidence.image = ran.planned.imageDigest.map { ran.planned.image + " " + $0 } ?? StepEvidence.hostImage
         evidence.outputTail = String(
             decoding: Self.tail(of: step, stdout: ran.run.stdout, stderr: ran.run.stderr), as: UTF8.self)
         // A stream cut at the output limit ends mid-record: its parse error says so.

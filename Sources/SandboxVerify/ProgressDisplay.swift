@@ -66,6 +66,9 @@ public final class ProgressDisplay: @unchecked Sendable {
             states[label] = "running"
         case .skipped(let label, let why):
             states[label] = "skipped: \(why)"
+        case .status(let label, let what):
+            if states[label] == nil { labels.append(label) }
+            states[label] = what
         case .done(let label, let result):
             started[label] = nil
             states[label] = "done: " + Self.outcome(result)
@@ -89,6 +92,7 @@ public final class ProgressDisplay: @unchecked Sendable {
         case .queued(let step): "[\(step)] queued\n"
         case .running(let step): "[\(step)] running\n"
         case .skipped(let step, let why): "[\(step)] skipped: \(why)\n"
+        case .status(let label, let what): "[\(label)] \(what)\n"
         case .done(let step, let result): "[\(step)] done: \(outcome(result))\n"
         }
     }

@@ -36,7 +36,9 @@ public struct TrustedPolicies: Sendable {
         let imageFiles = try read(HostProbe.directoryEntries(imageDirectory) ?? [], in: imageDirectory)
         for (name, text) in imageFiles {
             do throws(PolicyError) {
-                let image = try PolicyParser.image(text, file: name)
+                var image = try PolicyParser.image(text, file: name)
+                image.source = "images/" + name
+                image.definition = fingerprint([(name, text)], withExecutable: false)
                 images[image.name] = image
             } catch {
                 errors.append(
@@ -62,7 +64,7 @@ public struct TrustedPolicies: Sendable {
 
     /// FNV-1a over the files in name order and this executable's identity: the
     /// inputs are trusted, so a checksum tells them apart; nothing here is a secret.
-    static func fingerprint(_ files: [(name: String, text: String)]) -> String {
+    static func fingerprint(_ files: [(name: String, text: String)], withExecutable: Bool = true) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         func add(_ text: String) {
             for byte in text.utf8 + [0] { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
@@ -72,7 +74,7 @@ public struct TrustedPolicies: Sendable {
             add(file.text)
         }
         var info = stat()
-        if let executable = HostProbe.executablePath, stat(executable, &info) == 0 {
+        if withExecutable, let executable = HostProbe.executablePath, stat(executable, &info) == 0 {
             add("\(executable) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)")
         }
         let digits = String(hash, radix: 16)

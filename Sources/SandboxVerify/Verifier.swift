@@ -1,4 +1,5 @@
 import Glibc
+public import SandboxImage
 import SandboxKernel
 public import SandboxModel
 public import SandboxPolicy
@@ -36,6 +37,8 @@ public enum VerifyProgress: Sendable {
     case running(String)
     case done(String, StepResult)
     case skipped(String, String)
+    /// What a stage other than a step is doing ("image:python", "building: …").
+    case status(String, String)
 }
 
 /// Decides whether a tree is ready to merge, in one line of named stages:
@@ -49,6 +52,8 @@ public struct Verifier: Sendable {
     /// Where a base's verification is kept for the next branch against it; nil
     /// keeps nothing, and every base is verified anew.
     var store = VerdictStore.standard()
+    /// Where built images are kept; nil for this user's standard store.
+    public var imageStore: ImageStore?
     /// What runs the sandboxes: a supervisor, and every sandbox of a
     /// verification shares its one probe of the host.
     package var runner: any SandboxRunner
@@ -168,6 +173,7 @@ public struct Verifier: Sendable {
             case .running(let label): progress(.running("base:" + label))
             case .done(let label, let result): progress(.done("base:" + label, result))
             case .skipped(let label, let why): progress(.skipped("base:" + label, why))
+            case .status(let label, let what): progress(.status(label, what))
             }
         }
         let percent = outcome.verdict.gates.first { $0.definition.metric == .lineCoverage }?.actual
@@ -220,8 +226,23 @@ public struct Verifier: Sendable {
         tree: String, languages: [String], judged: JudgedCommits, progress: (VerifyProgress) -> Void
     ) throws(VerifyError) -> VerifyOutcome {
         let source = try SourceTree.directory(tree)
-        let plan = try VerifyPlan(
+        var plan = try VerifyPlan(
             policies: policies, images: images, source: source, languages: languages, hostHas: HostProbe.exists)
+        // Held until the steps have run: the store keeps these roots meanwhile.
+        var heldImages: [ImageInUse] = []
+        let built = plan.builtImages(images)
+        if !built.isEmpty {
+            let store: ImageStore
+            do {
+                store = try imageStore ?? ImageStore.standard()
+            } catch {
+                throw .sandbox("\(error)")
+            }
+            let provided = try ImageProvisioning(store: store).provide(built, progress: progress)
+            plan.place(on: provided.roots)
+            heldImages = provided.held
+        }
+        defer { withExtendedLifetime(heldImages) {} }
         do {
             try isolateMounts()
         } catch {

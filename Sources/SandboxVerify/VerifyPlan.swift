@@ -43,6 +43,29 @@ public struct VerifyPlan: Sendable {
         }
     }
 
+    /// The images the steps that will run need built roots of.
+    public func builtImages(_ images: [String: ToolchainImage]) -> [ToolchainImage] {
+        let names = Set(
+            steps.filter { step in
+                guard step.skipped == nil, case .run = step.launch else { return false }
+                return true
+            }.map(\.image))
+        return names.sorted().compactMap { images[$0] }.filter { $0.recipe != nil }
+    }
+
+    /// Each step of an image in `roots` runs on that root (its resolved host path
+    /// and digest).
+    public mutating func place(on roots: [String: (root: String, digest: String)]) {
+        for index in steps.indices {
+            guard let placed = roots[steps[index].image], case .run(var configuration) = steps[index].launch else {
+                continue
+            }
+            configuration.imageRoot = placed.root
+            steps[index].launch = .run(configuration)
+            steps[index].imageDigest = placed.digest
+        }
+    }
+
     static func languages(_ policies: PolicySet, source: SourceTree, expected: [String]) throws(VerifyError)
         -> [LanguagePolicy]
     {
@@ -86,6 +109,10 @@ public struct PlannedStep: Sendable {
     public var launch: Launch
     /// Why the step is not run for this project (it does not use the tool), if so.
     public var skipped: String?
+    /// The image's name, and the digest of the stored root it runs on (nil: the
+    /// host's toolchain; set by `VerifyPlan.place(on:)`).
+    public var image: String
+    public var imageDigest: String?
 
     /// The largest report collected, and the most of each stream kept.
     public static let reportCap = ReportLimits.maximumBytes
@@ -94,6 +121,7 @@ public struct PlannedStep: Sendable {
         label = "\(effective.policy.language)/\(step.name)"
         language = effective.policy.language
         self.step = step
+        self.image = image.name
         limits = effective.limits[step.name] ?? ResourceLimits()
         if let missing = image.requires.first(where: { !hostHas($0) }) {
             launch = .cannotStart(

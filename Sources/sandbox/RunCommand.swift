@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import SandboxImage
 import SandboxKernel
 import SandboxModel
 import SandboxSupervisor
@@ -71,6 +72,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the result record here as JSON (- for stdout).", valueName: "FILE"))
     var result: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Run on this image of the store (`sandbox image ls`), not the host's /usr.", valueName: "NAME"))
+    var image: String?
+
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
     var command: [String] = []
 
@@ -89,6 +95,7 @@ struct RunCommand: ParsableCommand {
         options.environment = environment
         options.seccomp = seccomp
         options.result = result
+        options.image = image
         options.command = command
         return options
     }
@@ -118,7 +125,18 @@ struct RunCommand: ParsableCommand {
 
     /// Runs the step and exits with its status. Shared by the parser and the fast path.
     static func execute(_ options: RunOptions) throws -> Never {
-        let configuration = try configuration(of: options)
+        var configuration = try configuration(of: options)
+        // Held until the process exits: the store keeps the image while it runs.
+        var image: ImageInUse?
+        if let name = options.image {
+            do {
+                image = try ImageStore.standard().use(name)
+                configuration.imageRoot = image?.root
+            } catch {
+                FileDescriptorOutput.standardError.write("sandbox: --image: \(error)\n")
+                Glibc.exit(125)
+            }
+        }
         // Opened before the command runs, and never through a link: the path may
         // lie in a workspace the untrusted code controls.
         var resultFD: FileDescriptor?
@@ -135,7 +153,7 @@ struct RunCommand: ParsableCommand {
         if let weaker = supervisor.weakerEnforcement {
             FileDescriptorOutput.standardError.write("sandbox: \(weaker)\n")
         }
-        let outcome = supervisor.run(configuration)
+        let outcome = withExtendedLifetime(image) { supervisor.run(configuration) }
         if let failure = outcome.setupFailure {
             FileDescriptorOutput.standardError.write("sandbox: \(failure.message)\n")
         }

@@ -10,7 +10,7 @@ struct SandboxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandbox",
         abstract: "Run an untrusted command in Linux namespaces, under seccomp and resource limits.",
-        subcommands: [RunCommand.self, VerifyCommand.self, DoctorCommand.self, PolicyCommand.self])
+        subcommands: [RunCommand.self, VerifyCommand.self, ImageCommand.self, DoctorCommand.self, PolicyCommand.self])
 
     /// Usage errors of `sandbox run` exit 125, like every failure of `sandbox`
     /// itself, so that the command's own exit codes keep their meaning; those of

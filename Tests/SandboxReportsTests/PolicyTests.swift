@@ -306,17 +306,62 @@ import Testing
         "/root/.rustup/toolchains/../../.cargo",
     ])
     func anImageMountsNoHomeOrCredentials(mount: String) throws {
-        let text = "image: x\nmounts: [\"\(mount)\"]\n"
+        let text = "image: x\nhost-toolchains: [\"\(mount)\"]\n"
         #expect(throws: PolicyError.self) { try PolicyParser.image(text, file: "x.yaml") }
     }
 
     /// rustup's toolchain directories hold binaries and libraries only, and are
     /// where rustup installs them; the rest of its home (settings, downloads) is not.
     @Test func anImageMayMountARustupToolchain() throws {
-        let text = "image: x\nmounts: [\"/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu:/opt/rust\"]\n"
+        let text =
+            "image: x\nhost-toolchains: [\"/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu:/opt/rust\"]\n"
         #expect(try PolicyParser.image(text, file: "x.yaml").mounts.count == 1)
         #expect(throws: PolicyError.self) {
-            try PolicyParser.image("image: x\nmounts: [/root/.rustup/toolchains]\n", file: "x.yaml")
+            try PolicyParser.image("image: x\nhost-toolchains: [/root/.rustup/toolchains]\n", file: "x.yaml")
+        }
+    }
+
+    /// An image built from Debian and PyPI: its base, packages and pins are read,
+    /// and each mistake is refused at its line.
+    @Test func anImageRecipeIsReadAndChecked() throws {
+        let text = """
+            image: py
+            base:
+              suite: bookworm
+              variant: apt
+              mirrors: ["deb http://deb.debian.org/debian bookworm main"]
+            apt: [python3, python3-venv, libc6-dev=2.36-9]
+            pypi: [pytest==8.3.4, ruff==0.6.9]
+            """
+        let image = try PolicyParser.image(text, file: "py.yaml")
+        let recipe = try #require(image.recipe)
+        #expect(recipe.suite == "bookworm")
+        #expect(recipe.mirrors == ["deb http://deb.debian.org/debian bookworm main"])
+        #expect(recipe.apt == ["python3", "python3-venv", "libc6-dev=2.36-9"])
+        #expect(recipe.pypi == ["pytest==8.3.4", "ruff==0.6.9"])
+        #expect(try PolicyParser.image("image: host\nrequires: [/usr/bin/python3]\n", file: "h.yaml").recipe == nil)
+
+        let base =
+            "image: py\nbase:\n  suite: bookworm\n  mirrors: [\"deb http://deb.debian.org/debian bookworm main\"]\n"
+        let refused: [(String, Int, String)] = [
+            (base + "pypi: [pytest]\n", 5, "pinned as NAME==VERSION"),
+            (base + "pypi: [pytest>=8]\n", 5, "pinned"),
+            (base + "apt: [--allow-unauthenticated]\n", 5, "Debian package name"),
+            (base + "apt: [\"python3;rm\"]\n", 5, "Debian package name"),
+            (
+                "image: py\nbase:\n  suite: bookworm\n  mirrors: [\"deb file:/etc bookworm main\"]\n", 4,
+                "apt source line"
+            ),
+            ("image: py\nbase:\n  suite: bookworm\n  variant: huge\n  mirrors: []\n", 4, "variants"),
+            ("image: py\nbase:\n  suite: bookworm\n", 3, "needs 'mirrors'"),
+            ("image: py\napt: [python3]\n", 1, "need a 'base'"),
+            ("image: Py/../x\n", 1, "not an image name"),
+            ("image: py\nbase:\n  suite: bookworm\n  keyring: /etc/shadow\n  mirrors: []\n", 4, "/usr/share/keyrings"),
+        ]
+        for (text, line, words) in refused {
+            let error = #expect(throws: PolicyError.self) { try PolicyParser.image(text, file: "py.yaml") }
+            #expect(error?.line == line, "\(text)")
+            #expect(error?.reason.contains(words) == true, "\(error?.reason ?? "") for \(text)")
         }
     }
 

@@ -90,6 +90,7 @@ import Testing
             case .running(let step): progress.append("running \(step)")
             case .done(let step, let result): progress.append("done \(step) \(result.exitCode ?? -1)")
             case .skipped(let step, let why): progress.append("skipped \(step): \(why)")
+            case .status(let label, let what): progress.append("\(label): \(what)")
             }
         }
         #expect(outcome.languages == ["toy"])
