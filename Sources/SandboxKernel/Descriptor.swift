@@ -118,6 +118,22 @@ public enum Descriptor {
         return try readRegularFile(FileDescriptor(rawValue: fd), path: path, limit: limit)
     }
 
+    /// A regular file opened for reading, refusing links anywhere in its path,
+    /// FIFOs and devices: for large files of an untrusted tree, read in pieces.
+    public static func openUntrustedFile(_ path: String) throws(SystemError) -> FileDescriptor {
+        let fd = sbx_open_no_symlinks(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0)
+        guard fd >= 0 else {
+            throw SystemError.last(
+                "open", path: path, hint: errno == ELOOP ? "a symbolic link, which is not followed" : nil)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            Glibc.close(fd)
+            throw SystemError("open", errno: nil, path: path, hint: "not a regular file")
+        }
+        return FileDescriptor(rawValue: fd)
+    }
+
     /// Reads a whole regular file of at most `limit` bytes, links followed: for
     /// trusted files (policies, images). A longer file is an error, never cut.
     public static func readFile(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {

@@ -211,7 +211,7 @@ public struct ImageRecipe: Equatable, Sendable {
     }
 
     /// An image's or a suite's name: what a store path may hold.
-    static func isName(_ text: String) -> Bool {
+    public static func isName(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, isLowerWord(first), text.utf8.count <= 64 else { return false }
         return consists(text[...], of: isLowerWord, or: "-_.")
     }

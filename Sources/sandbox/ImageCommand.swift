@@ -9,7 +9,7 @@ struct ImageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image",
         abstract: "Build toolchain images from images/*.yaml, import OCI layouts, and manage the store.",
-        subcommands: [Build.self, List.self, Inspect.self, Remove.self, CollectGarbage.self])
+        subcommands: [Build.self, Import.self, List.self, Inspect.self, Remove.self, CollectGarbage.self])
 
     /// Runs `body`, turning an image error into its message and exit 2.
     static func exiting<T>(_ body: () throws(ImageError) -> T) throws -> T {
@@ -46,6 +46,29 @@ struct ImageCommand: ParsableCommand {
                 try builder.build(image, definition: image.definition, origin: "built from " + image.source) {
                     FileDescriptorOutput.standardError.write($0 + "\n")
                 }
+            }
+            FileDescriptorOutput.standardOutput.write("\(record.name) \(record.digest)\n")
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import an OCI image layout (as skopeo, umoci or buildah write one) into the store.")
+
+        @Argument(help: "The layout's directory.")
+        var path: String
+
+        @Option(help: "The name to store it under.")
+        var name: String
+
+        @Option(
+            help: "Which of the layout's manifests, by its org.opencontainers.image.ref.name (default: the only one).")
+        var reference: String?
+
+        func run() throws {
+            let store = try store()
+            let record = try exiting { () throws(ImageError) in
+                try OCIImport(store: store).importLayout(path, name: name, reference: reference)
             }
             FileDescriptorOutput.standardOutput.write("\(record.name) \(record.digest)\n")
         }
