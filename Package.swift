@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(
             name: "SandboxIntegrationTests",
             dependencies: [
-                "SandboxSupervisor", "SandboxKernel", "SandboxModel",
+                "SandboxSupervisor", "SandboxKernel", "SandboxModel", "SandboxImage", "SandboxPolicy",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
