@@ -12,7 +12,8 @@
 #   make corpus  verify's decisions on real projects beside their bare truth (bench/corpus/truth.tsv),
 #                where their snapshots are on this machine (CORPUS_MIRROR, default /work/.mirror)
 SWIFT ?= swift
-PACKAGES := libseccomp-dev bubblewrap hyperfine pkg-config bc gcc python3 time golang-go mocha node-tap gettext git
+PACKAGES := libseccomp-dev bubblewrap hyperfine pkg-config bc gcc python3 time golang-go mocha node-tap gettext git \
+	mmdebstrap fakechroot fakeroot debian-archive-keyring umoci
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build release test check format bench fuzz corpus clean

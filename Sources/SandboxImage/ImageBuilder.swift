@@ -70,11 +70,21 @@ public struct ImageBuilder: Sendable {
         do {
             try FileTree.rewriteLinks(work + "/rootfs", strippingPrefix: "/workspace/rootfs")
         } catch { throw ImageError(image.name, "\(error)") }
+        if !recipe.pypi.isEmpty || !recipe.wheels.isEmpty {
+            progress(
+                "image \(image.name): \(recipe.pypi.count + recipe.wheels.count) PyPI packages, as wheels in "
+                    + "\(ImageRecipe.wheelDirectory), by pip")
+            try run(
+                Self.wheelsCommand(recipe), workspace: work + "/rootfs", on: work + "/rootfs", image: image.name,
+                stage: "pip download", recipe: recipe, supervisor: supervisor, log: log,
+                emptyDirectory: work + ".empty")
+        }
         if !recipe.pypi.isEmpty {
-            progress("image \(image.name): \(recipe.pypi.count) PyPI packages into /usr/local, by pip")
+            progress("image \(image.name): \(recipe.pypi.count) of them into /usr/local")
             try run(
                 Self.pypiCommand(recipe), workspace: work + "/rootfs", on: work + "/rootfs", image: image.name,
-                stage: "pip", recipe: recipe, supervisor: supervisor, log: log, emptyDirectory: work + ".empty")
+                stage: "pip install", recipe: recipe, supervisor: supervisor, log: log,
+                emptyDirectory: work + ".empty")
         }
         progress("image \(image.name): tidying and digesting the tree")
         Self.removeVolatile(work + "/rootfs")
@@ -108,12 +118,22 @@ public struct ImageBuilder: Sendable {
         return command
     }
 
-    /// pip, on the image's own Python, installing wheels only (no package's
-    /// build code runs) into the tree at /workspace, which is the image's root.
+    /// pip, on the image's own Python, downloading the wheels of every package
+    /// and its dependencies (no package's build code runs) into the image.
+    static func wheelsCommand(_ recipe: ImageRecipe) -> [String] {
+        [
+            "/usr/bin/python3", "-I", "-m", "pip", "download", "--no-cache-dir", "--disable-pip-version-check",
+            "--only-binary=:all:", "--dest", "/workspace" + ImageRecipe.wheelDirectory,
+        ] + recipe.pypi + recipe.wheels
+    }
+
+    /// pip installing those wheels, offline, into the tree at /workspace, which is
+    /// the image's root.
     static func pypiCommand(_ recipe: ImageRecipe) -> [String] {
         [
             "/usr/bin/python3", "-I", "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check",
-            "--break-system-packages", "--only-binary=:all:", "--no-warn-script-location", "--root", "/workspace",
+            "--no-index", "--find-links", "/workspace" + ImageRecipe.wheelDirectory,
+            "--break-system-packages", "--no-warn-script-location", "--root", "/workspace",
             // Debian's pip puts a /usr prefix under /usr/local (its posix_local scheme).
             "--prefix", "/usr",
         ] + recipe.pypi

@@ -91,7 +91,10 @@ extension PolicyParser {
         var recipe = ImageRecipe()
         var hasRecipe = false
         for (key, value) in try root.mapping(
-            allowed: ["image", "base", "apt", "pypi", "host-toolchains", "path", "environment", "requires"],
+            allowed: [
+                "image", "base", "apt", "pypi", "wheels", "host-toolchains", "mounts", "path", "environment",
+                "requires",
+            ],
             context: "an image")
         {
             switch key {
@@ -102,7 +105,10 @@ extension PolicyParser {
             case "apt": recipe.apt = try ImageRecipe.checked(value, key: "apt", pattern: ImageRecipe.isDebianPackage)
             case "pypi":
                 recipe.pypi = try ImageRecipe.checked(value, key: "pypi", pattern: ImageRecipe.isPinnedRequirement)
-            case "host-toolchains": image.mounts = try mounts(value, key: "host-toolchains")
+            case "wheels":
+                recipe.wheels = try ImageRecipe.checked(value, key: "wheels", pattern: ImageRecipe.isPinnedRequirement)
+            // `mounts` is the key's older name, from before images were built.
+            case "host-toolchains", "mounts": image.mounts = try mounts(value, key: key)
             case "path": image.path = try value.strings("path")
             case "environment": image.environment = try environment(value)
             case "requires": image.requires = try value.strings("requires")
@@ -115,8 +121,8 @@ extension PolicyParser {
         }
         if hasRecipe {
             image.recipe = recipe
-        } else if !recipe.apt.isEmpty || !recipe.pypi.isEmpty {
-            throw root.fail("'apt' and 'pypi' need a 'base' to install into")
+        } else if !recipe.apt.isEmpty || !recipe.pypi.isEmpty || !recipe.wheels.isEmpty {
+            throw root.fail("'apt', 'pypi' and 'wheels' need a 'base' to install into")
         }
         return image
     }
@@ -133,8 +139,14 @@ public struct ImageRecipe: Equatable, Sendable {
     /// The keyring the mirrors are signed with (a host path under /usr/share/keyrings).
     public var keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
     public var apt: [String] = []
-    /// "name==version" each.
+    /// "name==version" each, installed into /usr/local.
     public var pypi: [String] = []
+    /// "name==version" each, only kept as wheels (with those of `pypi`, and every
+    /// dependency's) in `ImageRecipe.wheelDirectory`, for steps to install offline.
+    public var wheels: [String] = []
+
+    /// Where an image keeps the wheels it was built with.
+    public static let wheelDirectory = "/usr/local/share/sandbox/wheels"
     /// Seconds since 1970 given to the build as SOURCE_DATE_EPOCH.
     public var sourceDateEpoch = 1_735_689_600
 
@@ -190,7 +202,7 @@ public struct ImageRecipe: Equatable, Sendable {
             let what =
                 switch key {
                 case "apt": "a Debian package name (with an optional =VERSION)"
-                case "pypi": "a PyPI requirement pinned as NAME==VERSION"
+                case "pypi", "wheels": "a PyPI requirement pinned as NAME==VERSION"
                 default: "an apt source line: deb http(s)://HOST/PATH SUITE COMPONENT..."
                 }
             throw try value.items(key)[index].fail("'\(entry)' is not \(what)")

@@ -172,7 +172,10 @@ struct ImageTests {
         try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
         let cases: [(String, [[String: String]], String)] = [
             ("escape", [["name": "../../outside/x", "data": "x"]], "leaves the image's root"),
-            ("through-link", [["name": "a", "type": "symlink", "target": outside], ["name": "a/x", "data": "x"]], "is a link"),
+            (
+                "through-link", [["name": "a", "type": "symlink", "target": outside], ["name": "a/x", "data": "x"]],
+                "is a link"
+            ),
             ("device", [["name": "dev/mem", "type": "chr"]], "device node"),
             ("fifo", [["name": "pipe", "type": "fifo"]], "device node or FIFO"),
             ("hard-link-out", [["name": "passwd", "type": "hardlink", "target": "/etc/passwd"]], "did not make"),
@@ -214,14 +217,17 @@ struct ImageTests {
         #expect(run.result.status == .setupFailed)
         #expect(run.result.setupFailure?.message.contains("an image's /usr must be a directory") == true)
 
-        let cache = Self.miniRoot(marker: "m") + [
-            ["name": "etc", "type": "dir", "mode": "755"],
-            ["name": "etc/ld.so.cache", "type": "symlink", "target": "/etc/shadow"],
-        ]
+        let cache =
+            Self.miniRoot(marker: "m") + [
+                ["name": "etc", "type": "dir", "mode": "755"],
+                ["name": "etc/ld.so.cache", "type": "symlink", "target": "/etc/shadow"],
+            ]
         let layout = try scratch.layout("cache", [cache])
         _ = try OCIImport(store: scratch.store).importLayout(layout, name: "cache", reference: nil)
         let image = try scratch.store.use("cache")
-        let shown = Harness.run(["/bin/sh", "-c", "cat /etc/ld.so.cache 2>&1; cat /usr/marker"]) { $0.imageRoot = image.root }
+        let shown = Harness.run(["/bin/sh", "-c", "cat /etc/ld.so.cache 2>&1; cat /usr/marker"]) {
+            $0.imageRoot = image.root
+        }
         #expect(!shown.stdout.contains("root:"), "\(shown.stdout)")
         #expect(shown.stdout.hasSuffix("m"))
     }
