@@ -6,6 +6,7 @@
 #   make fuzz    every parser of untrusted input fuzzed with libFuzzer, 10^6 executions each
 #   make check   build with warnings as errors (C always builds with -Werror), and check formatting
 #   make bench   spawn overhead beside bubblewrap and bare exec; 200 sandboxes at once;
+#                image build and import times, and spawn on an image root beside the host's;
 #                supervisor memory under 1 GiB of output; sandbox verify beside the same steps bare;
 #                the supervisor's memory while it reads hostile reports; what 10 000 runs and
 #                1 000 verifies leave behind
@@ -48,6 +49,7 @@ format:
 
 bench: release
 	bench/spawn.sh
+	bench/images.sh
 	python3 bench/verify.py .build/release/sandbox
 	python3 bench/reports.py .build/release/sandbox
 	python3 bench/soak.py .build/release/sandbox

@@ -35,6 +35,12 @@ seeds() {
     diagnostics) ls "$fixtures"/{gcc-warnings,go-vet,flake8,mypy,cargo-build-warnings}.txt ;;
     libtest) echo "$fixtures/cargo-test.txt" ;;
     tap) echo "$fixtures/spectre-tap.txt" ;;
+    tar) ls "$fixtures"/gnu-tar-*.tar ;;
+    oci-layout)
+        # The first byte says which part of a layout the rest is (0 an index, 1 a manifest, 2 oci-layout).
+        { printf '\000'; cat "$fixtures/umoci-index.json"; } > "$work/oci-index" && echo "$work/oci-index"
+        { printf '\001'; cat "$fixtures/umoci-manifest.json"; } > "$work/oci-manifest" && echo "$work/oci-manifest"
+        printf '\002{"imageLayoutVersion":"1.0.0"}' > "$work/oci-version" && echo "$work/oci-version" ;;
     git-ls-tree) echo "$fixtures/git-ls-tree.bin" ;;
     git-cat-file) echo "$fixtures/git-cat-file.txt" ;;
     git-diff) echo "$fixtures/git-diff-U0.txt" ;;
@@ -60,7 +66,7 @@ seeds() {
 }
 
 all="junit trx xml cobertura lcov go-cover coverage-py-json llvm-cov-json sarif ruff-json pylint-json eslint-json
-go-test-json cargo-json diagnostics libtest tap git-ls-tree git-cat-file git-diff rule-differences git-links policy image defaults sandbox-yaml seccomp
+go-test-json cargo-json diagnostics libtest tap tar oci-layout git-ls-tree git-cat-file git-diff rule-differences git-links policy image defaults sandbox-yaml seccomp
 declarations"
 printf '%-18s %12s %9s %10s\n' target executions seconds "peak MiB"
 for target in ${*:-$all}; do

@@ -23,7 +23,7 @@ public struct ImageManifest: Equatable, Sendable {
     public static func of(_ root: String, hashing: Bool = true) throws -> ImageManifest {
         var manifest = ImageManifest(lines: [])
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        try FileTree.walk(root) { entry, fd in
+        try FileTree.walk(root, opening: hashing) { entry, fd in
             let mode = String(entry.mode, radix: 8)
             let path = escaped(entry.path)
             switch entry.kind {

@@ -30,7 +30,7 @@ public enum FileTree {
     /// directory's entries sorted by name, a directory before what it holds. A
     /// regular file comes with a descriptor open for reading, closed afterwards.
     public static func walk(
-        _ root: String, visit: (FileTreeEntry, FileDescriptor?) throws -> Void
+        _ root: String, opening: Bool = true, visit: (FileTreeEntry, FileDescriptor?) throws -> Void
     ) throws {
         try walkDirectories(root) { parent, name, path, info in
             var entry = FileTreeEntry(
@@ -42,6 +42,7 @@ public enum FileTree {
                 try visit(entry, nil)
             case S_IFREG:
                 entry.kind = .file
+                guard opening else { return try visit(entry, nil) }
                 let file = openat(parent, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
                 guard file >= 0 else { throw SystemError.last("open", path: root + "/" + path) }
                 defer { Glibc.close(file) }

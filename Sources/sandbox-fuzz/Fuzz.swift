@@ -27,6 +27,17 @@ let targets: [String: @Sendable ([UInt8]) -> Void] = [
     "diagnostics": { _ = try? DiagnosticsParser.parse($0, file: "f", tool: "t") },
     "libtest": { _ = try? LibtestParser.parse($0, file: "f") },
     "tap": { _ = try? TAPParser.parse($0, file: "f") },
+    "tar": { _ = try? TarReader.entries(of: $0) },
+    // The first byte chooses which part of a layout the rest is read as.
+    "oci-layout": { bytes in
+        guard let first = bytes.first else { return }
+        let rest = Array(bytes.dropFirst())
+        switch first % 3 {
+        case 0: _ = try? OCILayout.manifests(ofIndex: rest)
+        case 1: _ = try? OCILayout.layers(ofManifest: rest, file: "f")
+        default: try? OCILayout.checkVersion(rest)
+        }
+    },
     "git-ls-tree": { _ = try? GitTreeListing.parse($0[...]) },
     "git-cat-file": { _ = try? GitBatch.parse($0[...]) },
     "git-diff": { _ = try? UnifiedDiff.addedLines($0) },

@@ -130,7 +130,7 @@ struct RunCommand: ParsableCommand {
         var image: ImageInUse?
         if let name = options.image {
             do {
-                image = try ImageStore.standard().use(name)
+                image = try ImageStore.standard().use(name, check: .record)
                 configuration.imageRoot = image?.root
             } catch {
                 FileDescriptorOutput.standardError.write("sandbox: --image: \(error)\n")
