@@ -1,3 +1,4 @@
+import Foundation
 import SandboxReports
 import Testing
 
@@ -8,7 +9,7 @@ struct TarReaderTests {
 
     @Test(arguments: ["gnu-tar-pax.tar", "gnu-tar-gnu.tar"])
     func longNamesLinksAndContentsAreRead(fixture: String) throws {
-        let bytes = try Fixtures.bytes(fixture)
+        let bytes = try Fixture.bytes(fixture)
         var offset = 0
         var reader = TarReader { count in
             let end = min(bytes.count, offset + count)
@@ -36,7 +37,7 @@ struct TarReaderTests {
 
     /// A header that does not add up, or an archive cut short, is an error, never a guess.
     @Test func brokenArchivesAreRefused() throws {
-        let bytes = try Fixtures.bytes("gnu-tar-pax.tar")
+        let bytes = try Fixture.bytes("gnu-tar-pax.tar")
         var flipped = bytes
         flipped[10] ^= 0x01
         #expect(throws: ReportError.self) { try TarReader.entries(of: flipped) }
@@ -50,18 +51,18 @@ struct TarReaderTests {
     }
 
     @Test func umocisIndexAndManifestAreRead() throws {
-        let manifests = try OCILayout.manifests(ofIndex: try Fixtures.bytes("umoci-index.json"))
+        let manifests = try OCILayout.manifests(ofIndex: try Fixture.bytes("umoci-index.json"))
         #expect(manifests.count == 1)
         #expect(manifests[0].referenceName == "mini")
         #expect(manifests[0].sha256?.count == 64)
-        let layers = try OCILayout.layers(ofManifest: try Fixtures.bytes("umoci-manifest.json"), file: "manifest")
+        let layers = try OCILayout.layers(ofManifest: try Fixture.bytes("umoci-manifest.json"), file: "manifest")
         #expect(layers.map(\.mediaType) == ["application/vnd.oci.image.layer.v1.tar+gzip"])
         #expect(layers[0].size == 1_114_073)
         try OCILayout.checkVersion(Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8))
 
         let badDigest = #"{"schemaVersion":2,"manifests":[{"mediaType":"x","digest":"sha256:../../etc","size":1}]}"#
         #expect(throws: ReportError.self) { try OCILayout.manifests(ofIndex: Array(badDigest.utf8)) }
-        let foreign = String(decoding: try Fixtures.bytes("umoci-manifest.json"), as: UTF8.self)
+        let foreign = String(decoding: try Fixture.bytes("umoci-manifest.json"), as: UTF8.self)
             .replacingOccurrences(of: "tar+gzip", with: "tar+lz4")
         #expect(throws: ReportError.self) { try OCILayout.layers(ofManifest: Array(foreign.utf8), file: "m") }
         #expect(throws: ReportError.self) { try OCILayout.checkVersion(Array(#"{"imageLayoutVersion":"2"}"#.utf8)) }
