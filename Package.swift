@@ -98,6 +98,7 @@ let package = Package(
             dependencies: [
                 "SandboxVerify", "SandboxImage", "SandboxPolicy", "SandboxSupervisor", "SandboxModel", "SandboxReports",
                 "SandboxKernel", .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

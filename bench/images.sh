@@ -13,10 +13,13 @@ work=$(mktemp -d /tmp/sandbox-bench-images-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 echo "== image build (mmdebstrap and pip, in sandboxes)"
+before=$("$sandbox" image inspect rust 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"])' || true)
 start=$(date +%s.%N)
-"$sandbox" image build rust >/dev/null 2>"$work/build.log" || { cat "$work/build.log"; exit 1; }
+"$sandbox" image build rust >"$work/built" 2>"$work/build.log" || { cat "$work/build.log"; exit 1; }
 end=$(date +%s.%N)
-printf '  rust, built anew: %.1f s\n' "$(echo "$end - $start" | bc)"
+after=$(cut -d' ' -f2 "$work/built")
+printf '  rust, built anew: %.1f s; %s\n' "$(echo "$end - $start" | bc)" \
+    "$([ "$before" = "$after" ] && echo "the same digest as the build before" || echo "digest ${after:0:19}, the build before ${before:0:19}")"
 for name in python go node rust swift; do
     "$sandbox" image inspect "$name" >"$work/$name.json" 2>/dev/null || "$sandbox" image build "$name" >/dev/null 2>&1
     "$sandbox" image inspect "$name" >"$work/$name.json"

@@ -1,6 +1,7 @@
 internal import FoundationEssentials
 import Glibc
 import SandboxKernel
+import SandboxPolicy
 
 /// What the store knows of one image: where it came from and what it holds.
 public struct ImageRecord: Codable, Equatable, Sendable {
@@ -121,6 +122,7 @@ public struct ImageStore: Sendable {
     /// verifications that need the same missing image build it once: the others
     /// wait, then find it built.
     public func building<T>(_ name: String, _ body: () throws(ImageError) -> T) throws(ImageError) -> T {
+        guard ImageRecipe.isName(name) else { throw ImageError(name, "not an image name") }
         try makeDirectories()
         let path = directory + "/names/" + name + ".building"
         let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
@@ -134,7 +136,7 @@ public struct ImageStore: Sendable {
 
     /// The record `name` stands for, or nil.
     public func record(named name: String) -> ImageRecord? {
-        guard StoreDirectory.isOwn(directory + "/names"),
+        guard ImageRecipe.isName(name), StoreDirectory.isOwn(directory + "/names"),
             let record = StoreDirectory.readJSON(
                 ImageRecord.self, from: namePath(name), limit: Self.maximumRecordBytes),
             record.name == name, entryPath(record.digest) != nil

@@ -137,6 +137,8 @@ public enum RootLayout {
             .readOnly("/dev"),
             .directory("/tmp", mode: 0o755),
             .tmpfs("/tmp", size: configuration.limits.tmpSize, mode: 0o1777),
+            .directory("/home", mode: 0o755),
+            .symlink(target: "/tmp", at: RunConfiguration.home),
         ]
         // What of the host /proc shows that no step needs (runc's and Docker's
         // masked paths, and more): once /dev/null is there to stand in for files.
@@ -181,7 +183,7 @@ public enum RootLayout {
             .directory("/etc", mode: 0o755),
             .file(
                 "/etc/passwd",
-                contents: "\(user.name):x:\(user.uid):\(user.gid):\(user.name):/tmp:/bin/sh\n"
+                contents: "\(user.name):x:\(user.uid):\(user.gid):\(user.name):\(RunConfiguration.home):/bin/sh\n"
                     + "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n", mode: 0o644),
             .file("/etc/group", contents: "\(user.name):x:\(user.gid):\nnogroup:x:65534:\n", mode: 0o644),
             .file(

@@ -129,6 +129,11 @@ import Testing
         #expect(Self.gate(verdict, "lint-errors")["actual"] as? Int == 0)
         #expect(stderr.contains("[python/install] done: exited 0"))
         #expect(stderr.contains("[python/typecheck] skipped"), "no mypy configuration, no mypy")
+        // Every step ran on the built python image, named with its digest.
+        let steps = try #require(verdict["steps"] as? [[String: Any]])
+        let images = Set(steps.compactMap { $0["image"] as? String })
+        #expect(images.count == 1, "\(images)")
+        #expect(images.first.map { $0.hasPrefix("python sha256:") && $0.count == 78 } == true, "\(images)")
     }
 
     @Test(.enabled(if: available, "needs the built sandbox executable"))

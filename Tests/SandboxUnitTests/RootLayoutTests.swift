@@ -16,8 +16,31 @@ import Testing
         let ops = RootLayout.operations(for: RunConfiguration(command: ["true"]), host: Self.mergedUsr, workspace: nil)
         #expect(
             Self.topLevelPaths(ops) == [
-                "/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc", "/proc", "/dev", "/tmp", "/workspace",
+                "/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc", "/proc", "/dev", "/tmp", "/home", "/workspace",
             ])
+        // The user's home is a link to the sandbox's own /tmp, as its passwd says.
+        #expect(ops.contains(.symlink(target: "/tmp", at: "/home/sandbox")))
+        #expect(
+            ops.contains {
+                if case .file("/etc/passwd", let text, _) = $0 { text.contains(":/home/sandbox:") } else { false }
+            })
+    }
+
+    /// On an image, /usr and a real top-level directory come from the image's root;
+    /// the merged-usr links stay links, and nothing else of the image is bound.
+    @Test func anImagesRootGivesUsr() {
+        var image = HostLayout(
+            topLevel: [("bin", "usr/bin"), ("lib", nil)], linkerCache: "/store/sha256-1/rootfs/etc/ld.so.cache",
+            root: "/store/sha256-1/rootfs")
+        image.certificates = nil
+        let ops = RootLayout.operations(for: RunConfiguration(command: ["true"]), host: image, workspace: nil)
+        #expect(ops.contains(.bind(source: "/store/sha256-1/rootfs/usr", target: "/usr", readOnly: true)))
+        #expect(ops.contains(.bind(source: "/store/sha256-1/rootfs/lib", target: "/lib", readOnly: true)))
+        #expect(ops.contains(.symlink(target: "usr/bin", at: "/bin")))
+        #expect(ops.contains(.copy("/etc/ld.so.cache", from: "/store/sha256-1/rootfs/etc/ld.so.cache", mode: 0o444)))
+        let sources = ops.compactMap { op -> String? in if case .bind(let source, _, _, _) = op { source } else { nil }
+        }
+        #expect(!sources.contains("/usr"), "the host's /usr is not bound")
     }
 
     @Test func usrIsReadOnlyAndMergedLinksAreLinks() {
