@@ -171,7 +171,8 @@ import Testing
         let values = run.values
         #expect(values["shadow"] == "False")
         #expect(values["root"] == "False")
-        #expect(values["up"] == "['bin', 'dev', 'etc', 'lib', 'lib64', 'proc', 'sbin', 'tmp', 'usr', 'workspace']")
+        #expect(
+            values["up"] == "['bin', 'dev', 'etc', 'home', 'lib', 'lib64', 'proc', 'sbin', 'tmp', 'usr', 'workspace']")
         #expect(values["append"] == "\(EROFS)")
         #expect(HostSnapshot() == before)
         #expect(try String(contentsOfFile: "/etc/passwd", encoding: .utf8).contains("evil") == false)
