@@ -137,8 +137,11 @@ public enum RootLayout {
             .readOnly("/dev"),
             .directory("/tmp", mode: 0o755),
             .tmpfs("/tmp", size: configuration.limits.tmpSize, mode: 0o1777),
+            // A directory, not a link to /tmp: code compares paths under it with the
+            // home it expects, links resolved (Foundation's standardizingPath does).
             .directory("/home", mode: 0o755),
-            .symlink(target: "/tmp", at: RunConfiguration.home),
+            .directory(RunConfiguration.home, mode: 0o755),
+            .tmpfs(RunConfiguration.home, size: configuration.limits.tmpSize, mode: 0o1777),
         ]
         // What of the host /proc shows that no step needs (runc's and Docker's
         // masked paths, and more): once /dev/null is there to stand in for files.

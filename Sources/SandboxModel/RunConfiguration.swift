@@ -81,8 +81,8 @@ public struct RunConfiguration: Sendable {
     /// sandbox maps to that user.) A host workspace must be writable by it.
     public static let rootHostIdentity: UInt32 = 2_000_000_000
 
-    /// The user's home, where CI runners have theirs (/home/runner): a link to the
-    /// sandbox's own /tmp, so that what a tool keeps there goes with the sandbox.
+    /// The user's home, where CI runners have theirs (/home/runner): a private
+    /// tmpfs like /tmp, so that what a tool keeps there goes with the sandbox.
     public static let home = "/home/" + user.name
 
     /// The unprivileged user the command runs as.

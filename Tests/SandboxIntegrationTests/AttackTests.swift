@@ -702,7 +702,7 @@ import Testing
         setenv("SANDBOX_TEST_HOST_SECRET", "hunter2", 1)
         let run = Harness.run([
             "/bin/sh", "-c",
-            "env; ls -d /root /run /sys /etc/shadow /var 2>&1; ls -A /home; readlink /home/sandbox; hostname",
+            "env; ls -d /root /run /sys /etc/shadow /var 2>&1; ls -A /home; ls -A /home/sandbox; touch /home/sandbox/x && echo writable; hostname",
         ])
         #expect(!run.stdout.contains("hunter2"))
         #expect(!run.stdout.contains("SANDBOX_TEST_HOST_SECRET"))
@@ -714,8 +714,8 @@ import Testing
         for path in ["/root", "/run", "/sys", "/etc/shadow", "/var"] {
             #expect(run.stdout.contains("'\(path)': No such file or directory"), "\(path)")
         }
-        // /home holds the sandbox user's own home alone, a link to its private /tmp.
-        #expect(run.stdout.hasSuffix("\nsandbox\n/tmp\nsandbox\n"), "\(run.stdout)")
+        // /home holds the sandbox user's own home alone: empty, writable, its own.
+        #expect(run.stdout.hasSuffix("\nsandbox\nwritable\nsandbox\n"), "\(run.stdout)")
     }
 }
 
