@@ -105,8 +105,12 @@ public struct ImageStore: Sendable {
 
     /// Opens the store's lock file and takes `operation` (LOCK_SH or LOCK_EX).
     func lock(_ operation: Int32) throws(ImageError) -> Int32 {
-        try makeDirectories()
-        let fd = open(directory + "/lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        // A store that has its lock file has its directories: only the first use makes them.
+        var fd = StoreDirectory.isOwn(directory) ? open(directory + "/lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC) : -1
+        if fd < 0 {
+            try makeDirectories()
+            fd = open(directory + "/lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        }
         guard fd >= 0 else { throw ImageError("store", SystemError.last("open", path: directory + "/lock")) }
         while flock(fd, operation) != 0 {
             if errno == EINTR { continue }
