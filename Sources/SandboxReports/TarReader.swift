@@ -110,13 +110,7 @@ public struct TarReader {
     public mutating func content(limit: Int = 1 << 20) throws(ReportError) -> [UInt8] {
         guard remaining > 0 else { return [] }
         let count = min(limit, remaining)
-        let bytes: [UInt8]
-        do {
-            bytes = try read(count)
-        } catch {
-            throw Self.error("\(error)")
-        }
-        guard bytes.count == count else { throw Self.error("a file's contents cut short") }
+        let bytes = try exactly(count, "a file's contents")
         remaining -= count
         return bytes
     }
@@ -131,24 +125,29 @@ public struct TarReader {
         var left = count
         while left > 0 {
             let chunk = min(left, 1 << 20)
-            let bytes: [UInt8]
-            do {
-                bytes = try read(chunk)
-            } catch {
-                throw Self.error("\(error)")
-            }
-            guard bytes.count == chunk else { throw Self.error("an entry cut short") }
+            _ = try exactly(chunk, "an entry")
             left -= chunk
         }
     }
 
-    func readBlock() throws(ReportError) -> [UInt8]? {
-        let block: [UInt8]
+    /// `count` bytes, or an error naming `what` was cut short.
+    func exactly(_ count: Int, _ what: String) throws(ReportError) -> [UInt8] {
+        let bytes = try readSome(count)
+        guard bytes.count == count else { throw Self.error(what + " cut short") }
+        return bytes
+    }
+
+    /// What `read` gives, its errors as this reader's.
+    func readSome(_ count: Int) throws(ReportError) -> [UInt8] {
         do {
-            block = try read(512)
+            return try read(count)
         } catch {
             throw Self.error("\(error)")
         }
+    }
+
+    func readBlock() throws(ReportError) -> [UInt8]? {
+        let block = try readSome(512)
         if block.isEmpty { return nil }
         guard block.count == 512 else { throw Self.error("a header cut short") }
         return block
@@ -160,13 +159,7 @@ public struct TarReader {
             throw Self.error("an extended header larger than \(Self.maximumExtendedHeaderBytes) bytes")
         }
         let padded = size + (512 - size % 512) % 512
-        let bytes: [UInt8]
-        do {
-            bytes = try read(padded)
-        } catch {
-            throw Self.error("\(error)")
-        }
-        guard bytes.count == padded else { throw Self.error("an extended header cut short") }
+        let bytes = try exactly(padded, "an extended header")
         return Array(bytes.prefix(size))
     }
 

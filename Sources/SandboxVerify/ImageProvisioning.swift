@@ -17,10 +17,9 @@ struct ImageProvisioning {
             let label = "image:" + image.name
             do throws(ImageError) {
                 let inUse = try store.building(image.name) { () throws(ImageError) -> ImageInUse in
-                    if let record = store.record(named: image.name), record.definition == image.definition {
-                        return try store.use(image.name)
-                    }
-                    let why = store.record(named: image.name) == nil ? "not built yet" : "its definition changed"
+                    let stored = store.record(named: image.name)
+                    if let stored, stored.definition == image.definition { return try store.use(image.name) }
+                    let why = stored == nil ? "not built yet" : "its definition changed"
                     progress(.status(label, "building (\(why)), once for this host"))
                     let record = try ImageBuilder(store: store).build(
                         image, definition: image.definition, origin: "built from " + image.source
